@@ -1,0 +1,50 @@
+# Two commands on a fresh machine (Python 3.11 + pip): `make lab` and `make test`.
+# The virtual environment is built once; a target re-run installs nothing that is already there.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.rnnlib-installed
+# torch first, pinned to the CPU wheel: a looser spec would pull a multi-GB CUDA build.
+TORCH  := torch==2.13.0
+NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
+
+.PHONY: lab test test-unit test-notebooks test-browser compare bench bench-quick lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+test: test-unit test-notebooks
+
+test-unit: $(STAMP)
+	$(PY) -m ruff check rnnlib tests
+	$(PY) -m pytest tests --ignore=tests/e2e
+
+test-notebooks: $(STAMP)
+	$(PY) -m pytest $(NBVAL) notebooks/
+
+# Real-browser tests: needs Debian's chromium (apt-get install -y chromium) and Playwright.
+test-browser: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[browser]'
+	$(PY) -m pytest tests/e2e
+
+compare: $(STAMP)
+	$(PY) -m rnnlib compare
+
+bench: $(STAMP)
+	$(PY) -m rnnlib bench
+
+bench-quick: $(STAMP)
+	$(PY) -m rnnlib bench --quick
+
+lint: $(STAMP)
+	$(PY) -m ruff check rnnlib tests
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
