@@ -1,0 +1,231 @@
+"""The four sequence classifiers of the course, with the original module's constructor.
+
+Every model reads each sequence at its **true last token**, so padding never changes a prediction:
+
+* unidirectional models run the fused layer over the padded batch and *gather* the output at
+  ``lengths - 1``: a causal recurrence has not seen the padding yet there, and gathering is free;
+* the BiLSTM's backward direction must *start* at the true last token. With padding it packs the batch
+  (``impl="torch"``) or reverses each sequence within its length (``impl="scratch"``); packing costs
+  time on CPU, so it is done only for a bidirectional model whose batch really has padding.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from .cells import GRU_VARIANTS, ScratchRecurrent
+from .initialization import set_forget_bias, set_spectral_radius
+from .validation import check_choice, check_float, check_int, check_lengths
+
+#: architecture name → (torch mode, bidirectional)
+ARCHITECTURES = {
+    "rnn": ("RNN_TANH", False),
+    "gru": ("GRU", False),
+    "lstm": ("LSTM", False),
+    "bilstm": ("LSTM", True),
+}
+IMPLEMENTATIONS = ("torch", "scratch")
+_TORCH_LAYERS = {"RNN_TANH": nn.RNN, "GRU": nn.GRU, "LSTM": nn.LSTM}
+
+
+class RecurrentClassifier(nn.Module):
+    """Embedding (token input) → recurrent layer(s) → state at the true last token → dropout → Linear.
+
+    ``forward(x, lengths=None)``: ``x`` is ``(batch, time)`` token ids (``0`` is padding) when the model
+    was built with ``vocab_size``, or ``(batch, time, input_dim)`` real values when built with
+    ``input_dim``; ``lengths: (batch,)`` true lengths (``None``: every sequence fills ``time``).
+    Returns ``(batch, output_dim)``.
+    """
+
+    arch = "rnn"
+
+    def __init__(
+        self,
+        vocab_size: int | None = None,
+        embed_dim: int = 32,
+        hidden_dim: int = 64,
+        output_dim: int = 2,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        *,
+        input_dim: int | None = None,
+        impl: str = "torch",
+        gru_variant: str = "torch",
+        forget_bias: float | None = None,
+        spectral_radius: float | None = None,
+    ) -> None:
+        super().__init__()
+        if (vocab_size is None) == (input_dim is None):
+            raise ValueError(
+                "give exactly one of vocab_size (token ids) or input_dim (real-valued input); "
+                f"got vocab_size={vocab_size!r}, input_dim={input_dim!r}"
+            )
+        hidden_dim = check_int("hidden_dim", hidden_dim, low=1, high=4096)
+        output_dim = check_int("output_dim", output_dim, low=1)
+        num_layers = check_int("num_layers", num_layers, low=1, high=16)
+        dropout = check_float("dropout", dropout, low=0.0, high=1.0, high_open=True)
+        check_choice("impl", impl, IMPLEMENTATIONS)
+        check_choice("gru_variant", gru_variant, GRU_VARIANTS)
+        if gru_variant != "torch" and (self.arch != "gru" or impl != "scratch"):
+            raise ValueError('gru_variant="cho" exists only for arch "gru" with impl="scratch"')
+        mode, bidirectional = ARCHITECTURES[self.arch]
+
+        if vocab_size is not None:
+            self.vocab_size = check_int("vocab_size", vocab_size, low=2)
+            embed_dim = check_int("embed_dim", embed_dim, low=1, high=4096)
+            self.embedding = nn.Embedding(self.vocab_size, embed_dim, padding_idx=0)
+            rnn_input = embed_dim
+        else:
+            self.vocab_size = None
+            rnn_input = check_int("input_dim", input_dim, low=1)
+        self.input_dim = rnn_input
+        self.hidden_dim = hidden_dim
+        self.impl = impl
+        self.bidirectional = bidirectional
+        between_layers = dropout if num_layers > 1 else 0.0  # torch warns on dropout with one layer
+        if impl == "torch":
+            self.rnn = _TORCH_LAYERS[mode](
+                rnn_input, hidden_dim, num_layers=num_layers, dropout=between_layers,
+                bidirectional=bidirectional, batch_first=True,
+            )
+        else:
+            self.rnn = ScratchRecurrent(
+                mode, rnn_input, hidden_dim, num_layers=num_layers, dropout=between_layers,
+                bidirectional=bidirectional, gru_variant=gru_variant,
+            )
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(hidden_dim * (2 if bidirectional else 1), output_dim)
+        if forget_bias is not None:
+            set_forget_bias(self, forget_bias)
+        if spectral_radius is not None:
+            set_spectral_radius(self, spectral_radius)
+
+    @property
+    def uses_tokens(self) -> bool:
+        return self.vocab_size is not None
+
+    def check_input(self, x: Tensor, lengths=None) -> Tensor | None:
+        """Validate ``x`` and ``lengths`` against this model; returns ``lengths`` as a long tensor."""
+        if self.uses_tokens:
+            if x.dim() != 2 or x.is_floating_point():
+                raise ValueError(
+                    f"x must be integer token ids of shape (batch, time); got dtype {x.dtype} "
+                    f"and shape {tuple(x.shape)}"
+                )
+            if x.numel() and (int(x.min()) < 0 or int(x.max()) >= self.vocab_size):
+                raise ValueError(
+                    f"token ids must be in [0, {self.vocab_size - 1}] (vocab_size={self.vocab_size}); "
+                    f"got values from {int(x.min())} to {int(x.max())}"
+                )
+        elif x.dim() != 3 or x.shape[-1] != self.input_dim or not x.is_floating_point():
+            raise ValueError(
+                f"x must be real values of shape (batch, time, input_dim={self.input_dim}); got dtype "
+                f"{x.dtype} and shape {tuple(x.shape)}"
+            )
+        if x.shape[0] == 0 or x.shape[1] == 0:
+            raise ValueError(f"x must hold at least one step of one sequence; got shape {tuple(x.shape)}")
+        return check_lengths(lengths, x.shape[0], x.shape[1])
+
+    def embed(self, x: Tensor) -> Tensor:
+        """``(batch, time)`` ids → ``(batch, time, embed_dim)``; real-valued input passes unchanged."""
+        return self.embedding(x) if self.uses_tokens else x
+
+    def encode(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Top-layer states ``(batch, time, directions * hidden_dim)``, padding handled."""
+        inputs = self.embed(x)
+        if self.impl == "scratch":
+            return self.rnn(inputs, lengths)
+        time = inputs.shape[1]
+        if self.bidirectional and lengths is not None and bool((lengths < time).any()):
+            packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            output, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=time)
+            return output
+        return self.rnn(inputs)[0]
+
+    def features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """The vector the classifier reads: ``h_T`` at the true last token (``[h_T→ ; h_1←]`` for BiLSTM)."""
+        return read_last(self.encode(x, lengths), lengths, self.hidden_dim, self.bidirectional)
+
+    def forward(self, x: Tensor, lengths=None) -> Tensor:
+        lengths = self.check_input(x, lengths)
+        if lengths is not None:
+            lengths = lengths.to(x.device)
+        return self.fc(self.dropout(self.features(x, lengths)))
+
+
+def read_last(output: Tensor, lengths: Tensor | None, hidden: int, bidirectional: bool) -> Tensor:
+    """``output: (batch, time, D*H)`` → forward state at ``lengths - 1`` (and backward state at 0)."""
+    forward = output[..., :hidden]
+    if lengths is None:
+        last = forward[:, -1]
+    else:
+        index = (lengths - 1).view(-1, 1, 1).expand(-1, 1, hidden)
+        last = forward.gather(1, index).squeeze(1)
+    if not bidirectional:
+        return last
+    return torch.cat([last, output[:, 0, hidden:]], dim=-1)
+
+
+class SimpleRNN(RecurrentClassifier):
+    """Vanilla tanh RNN classifier: ``h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``."""
+
+    arch = "rnn"
+
+
+class GRUClassifier(RecurrentClassifier):
+    """GRU classifier (update gate z, reset gate r)."""
+
+    arch = "gru"
+
+
+class LSTMClassifier(RecurrentClassifier):
+    """LSTM classifier (forget, input, output gates and a cell state)."""
+
+    arch = "lstm"
+
+
+class BiLSTMClassifier(RecurrentClassifier):
+    """Bidirectional LSTM classifier reading ``[h_T→ ; h_1←]``."""
+
+    arch = "bilstm"
+
+
+MODEL_CLASSES = {cls.arch: cls for cls in (SimpleRNN, GRUClassifier, LSTMClassifier, BiLSTMClassifier)}
+
+
+def build_model(
+    arch: str,
+    *,
+    vocab_size: int | None = None,
+    input_dim: int | None = None,
+    embed_dim: int = 32,
+    hidden_dim: int = 64,
+    output_dim: int = 2,
+    num_layers: int = 1,
+    dropout: float = 0.0,
+    impl: str = "torch",
+    gru_variant: str = "torch",
+    forget_bias: float | None = None,
+    spectral_radius: float | None = None,
+) -> RecurrentClassifier:
+    """Build one of ``"rnn"``, ``"gru"``, ``"lstm"``, ``"bilstm"``.
+
+    Exactly one of ``vocab_size`` (token ids, 0 is padding) or ``input_dim`` (real-valued input
+    ``(batch, time, input_dim)``). ``impl="scratch"`` uses rnnlib's own cells with the same parameter
+    names, so ``state_dict``s move between implementations. ``forget_bias`` (GRU/LSTM) and
+    ``spectral_radius`` change the initialisation (see :mod:`rnnlib.initialization`).
+    """
+    check_choice("arch", arch, tuple(ARCHITECTURES))
+    return MODEL_CLASSES[arch](
+        vocab_size, embed_dim, hidden_dim, output_dim, num_layers, dropout,
+        input_dim=input_dim, impl=impl, gru_variant=gru_variant,
+        forget_bias=forget_bias, spectral_radius=spectral_radius,
+    )
+
+
+def count_parameters(model: nn.Module, *, recurrent_only: bool = False) -> int:
+    """Number of trainable parameters (of the recurrent layer alone if ``recurrent_only``)."""
+    module = model.rnn if recurrent_only else model
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)

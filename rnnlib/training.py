@@ -1,0 +1,236 @@
+"""One training loop for the CLI, the notebooks and the benchmarks.
+
+``fit`` trains with Adam (or SGD), clips the global gradient norm when asked, keeps a per-epoch
+:class:`History`, optionally per-step gradient statistics, and stops with advice when the loss or the
+gradient stops being a finite number. The loop does no work a bare PyTorch loop would not do besides
+reading two scalars per step.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from .data import BatchLoader, SequenceDataset
+from .validation import check_choice, check_float, check_int
+
+
+def set_seed(seed: int = 0) -> int:
+    """Seed Python, NumPy and torch (CPU and GPU) so a run repeats exactly on CPU."""
+    seed = check_int("seed", seed, low=0, high=2**32 - 1)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return seed
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """The GPU when one is present (or ``prefer`` if given, e.g. ``"cpu"``), otherwise the CPU."""
+    if prefer is not None:
+        return torch.device(prefer)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def set_threads(threads: int | None = None) -> int:
+    """Use ``threads`` CPU threads (default 1, or ``RNNLIB_THREADS``).
+
+    Small recurrent models run step by step; with several threads each tiny matrix product pays for
+    synchronisation, so one thread is as fast or faster on small machines (see the benchmarks).
+    """
+    if threads is None:
+        threads = int(os.environ.get("RNNLIB_THREADS", "1"))
+    threads = check_int("threads", threads, low=1, high=256)
+    torch.set_num_threads(threads)
+    return threads
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the gradient became NaN or infinite; the message says what to try."""
+
+
+@dataclass
+class History:
+    """What ``fit`` measured. Per epoch: losses, metric (accuracy or MSE), mean gradient norm before
+    clipping, seconds. Per step (``record_steps=True``): loss, gradient norm before and after clipping."""
+
+    metric: str
+    train_loss: list[float] = field(default_factory=list)
+    train_metric: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    test_metric: list[float] = field(default_factory=list)
+    grad_norm: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    step_loss: list[float] = field(default_factory=list)
+    step_grad_norm: list[float] = field(default_factory=list)
+    step_grad_norm_clipped: list[float] = field(default_factory=list)
+    max_norm: float | None = None
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+    @property
+    def steps(self) -> int:
+        return len(self.step_loss)
+
+    @property
+    def clipped(self) -> list[bool]:
+        """Per step: was the gradient rescaled by clipping?"""
+        if self.max_norm is None:
+            return [False] * len(self.step_grad_norm)
+        return [g > self.max_norm for g in self.step_grad_norm]
+
+    def final(self) -> dict[str, float]:
+        """The last epoch's numbers as a dict."""
+        out = {"train_loss": self.train_loss[-1], f"train_{self.metric}": self.train_metric[-1]}
+        if self.test_loss:
+            out |= {"test_loss": self.test_loss[-1], f"test_{self.metric}": self.test_metric[-1]}
+        return out | {"seconds": sum(self.seconds)}
+
+
+def loss_and_metric(output: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean cross-entropy and number correct for integer targets; mean squared error (twice) for float
+    targets. ``output: (batch, classes)`` or ``(batch, 1)``."""
+    if y.is_floating_point():
+        loss = F.mse_loss(output.squeeze(-1), y)
+        return loss, loss.detach() * len(y)
+    loss = F.cross_entropy(output, y)
+    return loss, (output.argmax(-1) == y).sum()
+
+
+def _batches(data, batch_size: int, shuffle: bool, seed: int) -> Iterable:
+    if isinstance(data, SequenceDataset):
+        return BatchLoader(data, batch_size, shuffle=shuffle, seed=seed)
+    if data is None or (hasattr(data, "__len__") and len(data) == 0):
+        raise ValueError("data is empty: give a SequenceDataset or an iterable of (x, y, lengths) batches")
+    return data
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data, *, batch_size: int = 256, device=None) -> tuple[float, float]:
+    """Mean loss and metric (accuracy for classification, MSE for regression) over ``data``.
+
+    ``data``: a :class:`SequenceDataset` or an iterable of ``(x, y, lengths)`` batches.
+    """
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total_loss = total_metric = 0.0
+    count = 0
+    for x, y, lengths in _batches(data, batch_size, False, 0):
+        x, y = x.to(device), y.to(device)
+        loss, metric = loss_and_metric(model(x, lengths), y)
+        total_loss += loss.item() * len(y)
+        total_metric += metric.item()
+        count += len(y)
+    model.train(was_training)
+    return total_loss / count, total_metric / count
+
+
+def fit(
+    model: nn.Module,
+    train,
+    test=None,
+    *,
+    epochs: int = 10,
+    lr: float = 1e-3,
+    max_norm: float | None = None,
+    batch_size: int = 64,
+    optimizer: str = "adam",
+    seed: int = 0,
+    max_steps: int | None = None,
+    record_steps: bool = False,
+    progress: bool = True,
+    desc: str | None = None,
+    device=None,
+) -> History:
+    """Train ``model`` and return its :class:`History`.
+
+    ``train``/``test``: :class:`SequenceDataset` (batched here, shuffled with ``seed``) or iterables of
+    ``(x, y, lengths)`` batches. ``max_norm``: clip the global gradient norm to this value (``None``:
+    no clipping). ``max_steps`` stops early after that many optimiser steps. Integer targets train
+    with cross-entropy and report accuracy; float targets with mean squared error and report MSE.
+    Raises :class:`TrainingDiverged` with advice when the loss or gradient is no longer finite.
+    """
+    epochs = check_int("epochs", epochs, low=1, high=100_000)
+    lr = check_float("lr", lr, low=0.0, high=100.0, low_open=True)
+    if max_norm is not None:
+        max_norm = check_float("max_norm", max_norm, low=0.0, low_open=True)
+    if max_steps is not None:
+        max_steps = check_int("max_steps", max_steps, low=1)
+    check_choice("optimizer", optimizer, ("adam", "sgd"))
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    model.to(device)
+    train_batches = _batches(train, batch_size, True, seed)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr)
+    clip_to = float("inf") if max_norm is None else max_norm  # inf: measure the norm, never rescale
+    regression = None
+    history = History(metric="accuracy", max_norm=max_norm)
+    step = 0
+    bar = tqdm(range(epochs), desc=desc or type(model).__name__, disable=not progress, leave=False)
+    for epoch in bar:
+        model.train()
+        start = time.perf_counter()
+        total_loss = total_metric = grad_sum = 0.0
+        count = batches = 0
+        for x, y, lengths in train_batches:
+            x, y = x.to(device), y.to(device)
+            if regression is None:
+                regression = y.is_floating_point()
+                history.metric = "mse" if regression else "accuracy"
+            loss, metric = loss_and_metric(model(x, lengths), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            norm = float(nn.utils.clip_grad_norm_(params, clip_to))
+            loss_value = loss.item()
+            if not (np.isfinite(loss_value) and np.isfinite(norm)):
+                raise TrainingDiverged(_advice(epoch, step, loss_value, norm, lr, max_norm))
+            opt.step()
+            step += 1
+            total_loss += loss_value * len(y)
+            total_metric += metric.item()
+            grad_sum += norm
+            count += len(y)
+            batches += 1
+            if record_steps:
+                history.step_loss.append(loss_value)
+                history.step_grad_norm.append(norm)
+                history.step_grad_norm_clipped.append(min(norm, clip_to))
+            if max_steps is not None and step >= max_steps:
+                break
+        history.seconds.append(time.perf_counter() - start)
+        history.train_loss.append(total_loss / count)
+        history.train_metric.append(total_metric / count)
+        history.grad_norm.append(grad_sum / batches)
+        if test is not None:
+            test_loss, test_metric = evaluate(model, test, device=device)
+            history.test_loss.append(test_loss)
+            history.test_metric.append(test_metric)
+        bar.set_postfix(history.final() | {"seconds": history.seconds[-1]}, refresh=False)
+        if max_steps is not None and step >= max_steps:
+            break
+    bar.close()
+    return history
+
+
+def _advice(epoch: int, step: int, loss: float, norm: float, lr: float, max_norm) -> str:
+    clip = (
+        "turn on gradient clipping (max_norm=1.0)"
+        if max_norm is None
+        else f"clip harder (max_norm={max_norm} now, try {max(max_norm / 5, 0.1):g})"
+    )
+    return (
+        f"training diverged at epoch {epoch + 1}, step {step + 1}: loss = {loss:g}, gradient norm = "
+        f"{norm:g}. Nothing was updated with these numbers. Try a lower learning rate (lr={lr:g} now, "
+        f"try {lr / 10:g}), {clip}, or a smaller recurrent weight scale (spectral radius below 1)."
+    )
