@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.rnnlib-installed
 TORCH  := torch==2.13.0
 NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
-.PHONY: lab test test-unit test-notebooks test-browser compare bench bench-quick lint clean
+.PHONY: lab test test-unit test-notebooks test-browser compare bench bench-quick notebooks links lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,14 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(PY) -m rnnlib bench --quick
+
+# Re-execute every notebook top to bottom and store the outputs (do this after changing rnnlib).
+notebooks: $(STAMP)
+	$(PY) -m rnnlib.course run
+
+# After changing the repository URL in README.md (a fork): regenerate badges and Colab install lines.
+links: $(STAMP)
+	$(PY) -m rnnlib.course links
 
 lint: $(STAMP)
 	$(PY) -m ruff check rnnlib tests
