@@ -54,7 +54,15 @@ def set_threads(threads: int | None = None) -> int:
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss or the gradient became NaN or infinite; the message says what to try."""
+    """The loss or the gradient became NaN or infinite; the message says what to try.
+
+    ``history``: the :class:`History` measured up to the step that failed (its per-step records are
+    all finite), so a plot can show the run up to where it blew up.
+    """
+
+    def __init__(self, message: str, history: History | None = None) -> None:
+        super().__init__(message)
+        self.history = history
 
 
 @dataclass
@@ -194,7 +202,7 @@ def fit(
             norm = float(nn.utils.clip_grad_norm_(params, clip_to))
             loss_value = loss.item()
             if not (np.isfinite(loss_value) and np.isfinite(norm)):
-                raise TrainingDiverged(_advice(epoch, step, loss_value, norm, lr, max_norm))
+                raise TrainingDiverged(_advice(epoch, step, loss_value, norm, lr, max_norm), history)
             opt.step()
             step += 1
             total_loss += loss_value * len(y)
