@@ -148,11 +148,16 @@ class RecurrentClassifier(nn.Module):
         """The vector the classifier reads: ``h_T`` at the true last token (``[h_T→ ; h_1←]`` for BiLSTM)."""
         return read_last(self.encode(x, lengths), lengths, self.hidden_dim, self.bidirectional)
 
+    def readout(self, encoded: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Top-layer states ``(batch, time, D*H)`` → outputs ``(batch, output_dim)``: the head alone, so
+        diagnostics that unroll the recurrence themselves reuse the model's own readout."""
+        return self.fc(self.dropout(read_last(encoded, lengths, self.hidden_dim, self.bidirectional)))
+
     def forward(self, x: Tensor, lengths=None) -> Tensor:
         lengths = self.check_input(x, lengths)
         if lengths is not None:
             lengths = lengths.to(x.device)
-        return self.fc(self.dropout(self.features(x, lengths)))
+        return self.readout(self.encode(x, lengths), lengths)
 
 
 def read_last(output: Tensor, lengths: Tensor | None, hidden: int, bidirectional: bool) -> Tensor:
@@ -229,3 +234,20 @@ def count_parameters(model: nn.Module, *, recurrent_only: bool = False) -> int:
     """Number of trainable parameters (of the recurrent layer alone if ``recurrent_only``)."""
     module = model.rnn if recurrent_only else model
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def naive_bidirectional_forward(model: RecurrentClassifier, x: Tensor, lengths=None) -> Tensor:
+    """**The wrong way, kept for teaching** (notebook 04): a bidirectional model run over a padded batch
+    without packing. Returns ``(batch, output_dim)`` like ``model(x, lengths)``.
+
+    ``lengths`` is used only by the readout (forward state at the true last token), not by the layer:
+    the backward direction starts at the end of the *padded* row, reads the padding first and arrives at
+    ``h_1←`` in a state that depends on how much padding the batch gave this sequence. Without padding
+    (``lengths`` all equal to ``time``) it equals ``model(x, lengths)``. Use ``model(x, lengths)``.
+    """
+    if not isinstance(model, RecurrentClassifier) or not model.bidirectional:
+        raise ValueError(f"model must be a bidirectional rnnlib model (arch 'bilstm'), got {model!r:.60}")
+    lengths = model.check_input(x, lengths)
+    if lengths is not None:
+        lengths = lengths.to(x.device)
+    return model.readout(model.encode(x), lengths)  # encode without lengths: no packing
