@@ -15,11 +15,13 @@ from contextlib import contextmanager
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, PercentFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, PercentFormatter
 
 from .training import History
+from .validation import check_float
 
 STYLE = "whitegrid"
 CONTEXT = "notebook"
@@ -64,14 +66,15 @@ def _finish(fig: Figure, title: str | None, path) -> Figure:
     return fig
 
 
-def _check_histories(histories: Mapping[str, History], *, need_test: bool = False) -> None:
+def _check_histories(histories: Mapping[str, History], *, need_test: bool = False,
+                     need_epochs: bool = True) -> None:
     if not isinstance(histories, Mapping) or not histories:
         raise ValueError("histories must be a non-empty dict of label → History")
     for label, history in histories.items():
         if not isinstance(history, History):
             kind = type(history).__name__
             raise ValueError(f"histories[{label!r}] must be a History, got {kind}")
-        if history.epochs == 0:
+        if need_epochs and history.epochs == 0:
             raise ValueError(f"histories[{label!r}] holds no epoch: train at least one epoch first")
         if need_test and not history.test_metric:
             raise ValueError(f"histories[{label!r}] has no test metric: call fit with test data")
@@ -92,7 +95,7 @@ def _metric_axis(ax: Axes, metric: str, axis: str = "y") -> None:
     """Accuracy axes read in percent from 0 to 100 %."""
     if metric == "accuracy":
         target = ax.yaxis if axis == "y" else ax.xaxis
-        target.set_major_formatter(PercentFormatter(1.0))
+        target.set_major_formatter(PercentFormatter(1.0, decimals=0))
 
 
 def _integer_epochs(ax: Axes) -> None:
@@ -156,3 +159,287 @@ def plot_comparison(
         for ax in (ax_final, ax_time):
             ax.set_xlabel("architecture (trainable parameters)")
         return _finish(fig, title, path)
+
+
+# --- gradient and Jacobian norms over time ------------------------------------------------------
+
+
+def _curve(name: str, values) -> np.ndarray:
+    """A 1-D float array from a list, NumPy array or tensor; ValueError otherwise."""
+    try:
+        array = np.asarray(torch.as_tensor(values).detach().cpu(), dtype=float)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise ValueError(f"{name} must be a 1-D sequence of numbers: {error}") from None
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence (one value per step), "
+                         f"got shape {array.shape}")
+    return array
+
+
+def _curves(name: str, curves) -> dict[str, np.ndarray]:
+    if curves is None:
+        return {}
+    if not isinstance(curves, Mapping) or not curves:
+        raise ValueError(f"{name} must be a non-empty dict of label → values per step")
+    return {str(label): _curve(f"{name}[{label!r}]", v) for label, v in curves.items()}
+
+
+def _log_line(ax: Axes, values: np.ndarray, label: str, **style) -> int:
+    """Plot ``values`` against steps 1…T on a log axis, leaving out zeros, NaN and ±inf (a log axis
+    cannot show them; NaN must never reach a line). Returns how many steps were left out."""
+    steps = np.arange(1, values.size + 1)
+    shown = np.isfinite(values) & (values > 0)
+    hidden = int(values.size - shown.sum())
+    if hidden:
+        label = f"{label} ({hidden} step{'s' if hidden > 1 else ''} at 0/NaN not shown)"
+    if shown.any():
+        ax.plot(steps[shown], values[shown], label=label, **style)
+    return hidden
+
+
+def _ready_axes(ax: Axes | None, figsize=(8, 4.5)) -> tuple[Figure, Axes]:
+    if ax is None:
+        return plt.subplots(figsize=figsize)
+    if not isinstance(ax, Axes):
+        raise ValueError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+    return ax.figure, ax
+
+
+def _log_y(ax: Axes) -> None:
+    """A log y-axis (call it after plotting). Spanning under two decades, its ticks read as plain
+    numbers (0.6, 0.8) instead of a single power of ten."""
+    ax.set_yscale("log")
+    low, high = ax.get_ylim()
+    if low > 0 and high / low < 100:
+        plain = FuncFormatter(lambda value, _: f"{value:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_locator(LogLocator(subs=(2, 3, 5)))
+        ax.yaxis.set_minor_formatter(plain)
+
+
+def _log_time_axes(ax: Axes, ylabel: str, time: int) -> None:
+    _log_y(ax)
+    ax.set(xlabel="time step t", ylabel=ylabel)
+    ax.set_xlim(0.5, time + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small")
+
+
+def plot_grad_norms(
+    curves: Mapping[str, object],
+    *,
+    faint: Mapping[str, object] | None = None,
+    threshold: float | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """‖∂L/∂h_t‖ against the time step t on a log axis, one line per label.
+
+    ``curves``: label → norms per step (e.g. :func:`rnnlib.diagnostics.hidden_grad_norms`);
+    ``faint``: curves drawn thin and pale, e.g. the previous setting for comparison. ``threshold``
+    (> 0) draws, for each curve, the dotted level ``threshold × ‖∂L/∂h_T‖`` (its last value): the
+    level :func:`rnnlib.diagnostics.memory_span` counts steps above. Steps whose norm is 0 or NaN
+    cannot sit on a log axis: they are left out and counted in the legend.
+    """
+    main = _curves("curves", curves)
+    pale = _curves("faint", faint)
+    if threshold is not None:
+        threshold = check_float("threshold", threshold, low=0.0, low_open=True)
+    palette = colors(list(main) + [label for label in pale if label not in main])
+    with themed():
+        fig, ax = _ready_axes(ax)
+        for label, values in pale.items():
+            _log_line(ax, values, f"{label} (previous)", color=palette[label], alpha=0.35,
+                      linewidth=1.0)
+        for label, values in main.items():
+            _log_line(ax, values, label, color=palette[label], linewidth=2.0)
+            last = values[-1]
+            if threshold is not None and np.isfinite(last) and last > 0:
+                ax.axhline(threshold * last, color=palette[label], linestyle=":", linewidth=1.2,
+                           label=f"{threshold:g} × ‖∂L/∂h_T‖" + (f" ({label})" if len(main) > 1 else ""))
+        time = max(v.size for v in [*main.values(), *pale.values()])
+        _log_time_axes(ax, "‖∂L/∂h_t‖ (log scale)", time)
+        return _finish(fig, title, None)
+
+
+def plot_jacobian_norms(
+    curves,
+    *,
+    radii: Mapping[str, float] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """σ_max(∂h_T/∂h_t), the largest factor by which step t's state reaches the last, on a log axis.
+
+    ``curves``: label → values per step (e.g. :func:`rnnlib.diagnostics.jacobian_norms`), or one
+    array. ``radii``: label → spectral radius ρ of W_hh; draws theory's ρ^(T−t) dashed beside the
+    measurement (for a vanilla RNN, tanh' ≤ 1 makes the measured curve fall at least that fast
+    once ρ is close to the largest singular value of W_hh).
+    """
+    main = _curves("curves", curves if isinstance(curves, Mapping) else {"measured": curves})
+    radii = dict(radii or {})
+    for label, radius in radii.items():
+        if label not in main:
+            raise ValueError(f"radii[{label!r}] has no curve of that label; labels: {list(main)}")
+        check_float(f"radii[{label!r}]", radius, low=0.0, low_open=True)
+    palette = colors(main)
+    with themed():
+        fig, ax = _ready_axes(ax)
+        for label, values in main.items():
+            _log_line(ax, values, label, color=palette[label], linewidth=2.0)
+            if label in radii:
+                distance = values.size - np.arange(1, values.size + 1)  # T − t
+                theory = float(radii[label]) ** distance.astype(float)
+                _log_line(ax, theory, f"ρ^(T−t), ρ = {radii[label]:.2f}", color=palette[label],
+                          linestyle="--", linewidth=1.2)
+        time = max(v.size for v in main.values())
+        _log_time_axes(ax, "σ_max(∂h_T/∂h_t) (log scale)", time)
+        return _finish(fig, title, None)
+
+
+# --- gate heatmaps -------------------------------------------------------------------------------
+
+#: colour scale per kind of trace: sigmoid gates in (0, 1), tanh candidates in (-1, 1), cell unbounded
+_GATE_SCALES = {
+    "gate": dict(vmin=0.0, vmax=1.0, cmap="viridis", label="gate activation"),
+    "candidate": dict(vmin=-1.0, vmax=1.0, cmap="vlag", label="candidate value"),
+    "cell": dict(center=0.0, cmap="vlag", label="cell state c_t"),
+}
+_GATE_KINDS = {"i": "gate", "f": "gate", "o": "gate", "r": "gate", "z": "gate",
+               "g": "candidate", "n": "candidate", "c": "cell"}
+_GATE_TITLES = {"i": "input gate i_t", "f": "forget gate f_t", "o": "output gate o_t",
+                "g": "candidate cell c~_t", "c": "cell state c_t", "r": "reset gate r_t",
+                "z": "update gate z_t", "n": "candidate state n_t"}
+
+
+def plot_gate_heatmap(gates, *, tokens: list[str] | None = None, title: str | None = None) -> Figure:
+    """Gate activations per step as seaborn heatmaps: x = time step (labelled with ``tokens``),
+    y = hidden unit, colour 0–1 ("gate activation").
+
+    ``gates``: one array ``(time, hidden)``, or name → ``(time, hidden)`` (e.g. one sequence of
+    :func:`rnnlib.diagnostics.gate_traces`: ``{k: v[0] for k, v in traces.items()}``), one panel
+    each. Candidates (``g``, ``n``) use −1…1 and the cell state ``c`` a scale centred on 0. NaN
+    (padding) stays blank.
+    """
+    panels = dict(gates) if isinstance(gates, Mapping) else {"gate": gates}
+    if not panels:
+        raise ValueError("gates must be an array (time, hidden) or a non-empty dict of them")
+    arrays = {}
+    for name, values in panels.items():
+        array = np.asarray(torch.as_tensor(values).detach().cpu(), dtype=float)
+        if array.ndim != 2:
+            raise ValueError(
+                f"gates[{name!r}] must be (time, hidden) for one sequence, got shape {array.shape}; "
+                "pick one sequence of a batch, e.g. traces['f'][0]"
+            )
+        arrays[name] = array
+    time = {a.shape[0] for a in arrays.values()}
+    if len(time) > 1:
+        raise ValueError(f"all gates must have the same number of steps, got {sorted(time)}")
+    time = time.pop()
+    if tokens is not None and len(tokens) != time:
+        raise ValueError(f"tokens must give one label per step ({time}), got {len(tokens)}")
+    step = max(1, -(-time // 40))  # at most ~40 labels on the time axis
+    ticks = (
+        [f"{t + 1}  {tokens[t]}" if t % step == 0 else "" for t in range(time)]
+        if tokens is not None else [str(t + 1) if t % step == 0 else "" for t in range(time)]
+    )
+    hidden = max(a.shape[1] for a in arrays.values())
+    with themed():
+        panel_height = min(1.2 + 0.1 * hidden, 4.0)
+        fig, axes = plt.subplots(len(arrays), 1, squeeze=False, sharex=True,
+                                 figsize=(max(6.0, 0.4 * time + 2.5), panel_height * len(arrays) + 1.2))
+        for ax, (name, array) in zip(axes[:, 0], arrays.items(), strict=True):
+            scale = dict(_GATE_SCALES[_GATE_KINDS.get(name, "gate")])
+            label = scale.pop("label")
+            sns.heatmap(array.T, ax=ax, xticklabels=ticks, yticklabels="auto",
+                        cbar_kws={"label": label}, **scale)
+            ax.set(ylabel="hidden unit (index)", title=_GATE_TITLES.get(name, name))
+            ax.tick_params(axis="y", rotation=0)
+        bottom = axes[-1, 0]  # the panels share the time axis: label it once, at the bottom
+        bottom.set_xlabel("time step t (token)" if tokens is not None else "time step t")
+        bottom.tick_params(axis="x", rotation=90 if tokens is not None else 0)
+        return _finish(fig, title, None)
+
+
+# --- training curves ------------------------------------------------------------------------------
+
+
+def plot_history(histories: Mapping[str, History], *, metric: bool = True,
+                 title: str | None = None) -> Figure:
+    """Loss (and, with ``metric``, accuracy or MSE) per epoch: train dashed, test solid, one colour
+    per label."""
+    _check_histories(histories)
+    labels = list(histories)
+    palette = colors(labels)
+    metrics = {h.metric for h in histories.values()}
+    with themed():
+        fig, axes = plt.subplots(1, 2 if metric else 1, squeeze=False, figsize=(12 if metric else 6.5, 4.5))
+        panels = [("loss", "train_loss", "test_loss")]
+        if metric:
+            panels.append(("metric", "train_metric", "test_metric"))
+        for ax, (kind, train_key, test_key) in zip(axes[0], panels, strict=True):
+            for label in labels:
+                history = histories[label]
+                epochs = np.arange(1, history.epochs + 1)
+                ax.plot(epochs, getattr(history, train_key), linestyle="--", color=palette[label],
+                        label=f"{label} train")
+                if getattr(history, test_key):
+                    ax.plot(epochs, getattr(history, test_key), linestyle="-", color=palette[label],
+                            label=f"{label} test")
+            _integer_epochs(ax)
+            if kind == "loss":
+                ax.set(xlabel="epoch", ylabel="loss (cross-entropy or MSE)"
+                       if len(metrics) > 1 else f"loss ({'cross-entropy' if 'accuracy' in metrics else 'MSE'})",
+                       title="loss per epoch")
+            else:
+                name = metrics.pop() if len(metrics) == 1 else "metric"
+                ax.set(xlabel="epoch", ylabel=METRIC_LABELS.get(name, name),
+                       title=f"{METRIC_LABELS.get(name, name)} per epoch")
+                _metric_axis(ax, name)
+            ax.legend(fontsize="small")
+        return _finish(fig, title, None)
+
+
+def plot_step_stats(histories: Mapping[str, History], *, title: str | None = None) -> Figure:
+    """Per optimiser step: the loss, and the global gradient norm before (solid) and after (dashed)
+    clipping, both on log axes; clipped steps marked ×, the clipping level dotted.
+
+    ``histories`` need per-step records: ``fit(..., record_steps=True)``. Clipping rescales the update
+    when the norm is above ``max_norm``; it does not change how the gradient is spread over time.
+    """
+    _check_histories(histories, need_epochs=False)  # a run that diverged in epoch 1 has steps only
+    for label, history in histories.items():
+        if history.steps == 0:
+            raise ValueError(f"histories[{label!r}] has no per-step records: fit(..., record_steps=True)")
+    labels = list(histories)
+    palette = colors(labels)
+    with themed():
+        fig, (ax_loss, ax_norm) = plt.subplots(1, 2, figsize=(15, 4.5))
+        for label in labels:
+            history = histories[label]
+            color = palette[label]
+            _log_line(ax_loss, np.asarray(history.step_loss, dtype=float), label, color=color)
+            before = np.asarray(history.step_grad_norm, dtype=float)
+            _log_line(ax_norm, before, f"{label}: before clipping", color=color, linewidth=1.2)
+            if history.max_norm is not None:
+                _log_line(ax_norm, np.asarray(history.step_grad_norm_clipped, dtype=float),
+                          f"{label}: after clipping", color=color, linestyle="--", linewidth=1.2)
+                clipped = np.asarray(history.clipped, dtype=bool) & np.isfinite(before) & (before > 0)
+                steps = np.arange(1, before.size + 1)
+                ax_norm.scatter(steps[clipped], before[clipped], marker="x", s=18, color=color,
+                                label=f"{label}: clipped ({int(clipped.sum())} of {before.size} steps)")
+                ax_norm.axhline(history.max_norm, color=color, linestyle=":", linewidth=1.0,
+                                label=f"{label}: max_norm = {history.max_norm:g}")
+        metrics = {h.metric for h in histories.values()}
+        loss_name = "cross-entropy" if metrics == {"accuracy"} else "MSE" if metrics == {"mse"} else "loss"
+        for ax, ylabel, panel in ((ax_loss, f"training loss ({loss_name}, log scale)", "loss per step"),
+                                  (ax_norm, "global gradient norm ‖g‖ (log scale)",
+                                   "gradient norm per step")):
+            _log_y(ax)
+            ax.set(xlabel="optimiser step", ylabel=ylabel, title=panel)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax_loss.legend(fontsize="small")
+        ax_norm.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
+        return _finish(fig, title, None)
