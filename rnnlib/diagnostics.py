@@ -52,25 +52,34 @@ def _float64_copy(model: nn.Module) -> RecurrentClassifier:
     return clone
 
 
-def _unrolled(model: RecurrentClassifier, x: Tensor, lengths, *, keep_gates: bool = False):
-    """Validate ``x``/``lengths`` and run ``model.rnn`` step by step on the embedded input.
+def _prepare(model: nn.Module, x: Tensor, lengths) -> tuple[RecurrentClassifier, Tensor, Tensor | None]:
+    """Validate the arguments, then return ``(clone, x, lengths)``: the float64 copy of ``model``
+    and the inputs on its device (real-valued ``x`` in float64).
 
-    Returns ``(unrolled, lengths)``; ``model`` is the float64 copy.
+    In the copy only the top layer's forward ``W_hh`` requires a gradient: every top-layer ``h_t``
+    then depends on it, so autograd records the recurrence that ∂L/∂h_t flows through (even for a
+    frozen model), while the lower layers, the backward direction and the readout build no graph.
     """
-    lengths = model.check_input(x, lengths)
-    device = next(model.parameters()).device
-    if lengths is not None:
-        lengths = lengths.to(device)
-    x = x.to(device)
-    inputs = model.embed(x if not x.is_floating_point() else x.double())
-    return unroll(model.rnn, inputs, lengths, keep_gates=keep_gates), lengths
+    clone = _float64_copy(model)
+    lengths = clone.check_input(x, lengths)
+    for p in clone.parameters():
+        p.requires_grad_(False)
+    getattr(clone.rnn, f"weight_hh_l{clone.rnn.num_layers - 1}").requires_grad_(True)
+    device = next(clone.parameters()).device
+    x = x.to(device, torch.float64) if x.is_floating_point() else x.to(device)
+    return clone, x, None if lengths is None else lengths.to(device)
 
 
-def _check_targets(model: RecurrentClassifier, x: Tensor, y) -> Tensor:
+def _unroll(clone: RecurrentClassifier, x: Tensor, lengths: Tensor | None, *, keep_gates=False):
+    """``clone.rnn`` step by step on the embedded input (see :func:`rnnlib.cells.unroll`)."""
+    return unroll(clone.rnn, clone.embed(x), lengths, keep_gates=keep_gates)
+
+
+def _check_targets(model: RecurrentClassifier, y, batch: int) -> Tensor:
     y = torch.as_tensor(y)
-    if y.dim() != 1 or y.shape[0] != x.shape[0]:
+    if y.dim() != 1 or y.shape[0] != batch:
         raise ValueError(
-            f"y must have shape (batch,) = ({x.shape[0]},), one target per sequence; "
+            f"y must have shape (batch,) = ({batch},), one target per sequence; "
             f"got shape {tuple(y.shape)}"
         )
     if y.is_floating_point():
@@ -102,9 +111,9 @@ def hidden_grad_norms(model: nn.Module, x: Tensor, y, lengths=None) -> Tensor:
 
     One forward pass step by step and one backward pass, in float64, on a copy of the model.
     """
-    clone = _float64_copy(model)
-    unrolled, lengths = _unrolled(clone, x, lengths)
-    y = _check_targets(clone, x, y).to(unrolled.output.device)
+    clone, x, lengths = _prepare(model, x, lengths)
+    y = _check_targets(clone, y, x.shape[0]).to(x.device)
+    unrolled = _unroll(clone, x, lengths)
     loss, _ = loss_and_metric(clone.readout(unrolled.output, lengths), y)
     # one backward pass from L to every h_t; the weights' gradients are never computed
     grads = torch.autograd.grad(loss, unrolled.hidden)
@@ -167,8 +176,7 @@ def jacobian_norms(model: nn.Module, x: Tensor, lengths=None, *, reduce: str = "
     step: about a second for hidden 64, a few seconds for hidden 256, at T = 100 on one CPU core.
     """
     check_choice("reduce", reduce, ("mean", "none"))
-    clone = _float64_copy(model)
-    lengths = clone.check_input(x, lengths)
+    clone, x, lengths = _prepare(model, x, lengths)
     batch, time = x.shape[:2]
     per_sequence = clone.hidden_dim**2 * time
     chunk = max(1, JACOBIAN_ENTRIES // per_sequence)  # sequences per pass, to bound memory
@@ -187,7 +195,7 @@ def jacobian_norms(model: nn.Module, x: Tensor, lengths=None, *, reduce: str = "
 def _jacobian_sigma(clone: RecurrentClassifier, x: Tensor, lengths: Tensor | None) -> Tensor:
     """σ_max(∂h_τ/∂h_t) per sequence and step, ``(batch, time)``, for a batch small enough to hold
     its Jacobians ``(batch, time, H, H)``."""
-    unrolled, lengths = _unrolled(clone, x, lengths)
+    unrolled = _unroll(clone, x, lengths)
     states = torch.stack(unrolled.hidden, 1)  # (batch, time, H)
     batch, _, hidden = states.shape
     last = states[:, -1] if lengths is None else states[torch.arange(batch), lengths - 1]
@@ -212,8 +220,8 @@ def gate_traces(model: nn.Module, x: Tensor, lengths=None) -> dict[str, np.ndarr
     """
     if isinstance(model, RecurrentClassifier) and recurrent_mode(model.rnn) == "RNN_TANH":
         raise ValueError("gate_traces needs a GRU, LSTM or BiLSTM model: a vanilla RNN has no gates")
-    clone = _float64_copy(model)
-    unrolled, lengths = _unrolled(clone, x, lengths, keep_gates=True)
+    clone, x, lengths = _prepare(model, x, lengths)
+    unrolled = _unroll(clone, x, lengths, keep_gates=True)
     traces = {}
     for name, values in unrolled.gates.items():
         array = values.cpu().numpy()
@@ -222,3 +230,4 @@ def gate_traces(model: nn.Module, x: Tensor, lengths=None) -> dict[str, np.ndarr
             array[padding] = np.nan
         traces[name] = array
     return traces
+

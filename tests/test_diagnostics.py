@@ -190,6 +190,16 @@ def test_hidden_grad_norms_leaves_model_untouched():
         assert torch.equal(p.grad, before[name][1]), name
 
 
+def test_hidden_grad_norms_of_a_frozen_model():
+    set_seed(8)
+    model = build_model("bilstm", vocab_size=VOCAB, embed_dim=5, hidden_dim=HIDDEN, output_dim=3)
+    model.requires_grad_(False)
+    x, y, lengths = token_batch()
+    norms = hidden_grad_norms(model, x, y, lengths)
+    torch.testing.assert_close(norms, reference_grad_norms(model, x, y, lengths), rtol=1e-9, atol=0)
+    assert not any(p.requires_grad for p in model.parameters())
+
+
 def test_float32_would_underflow_but_float64_does_not():
     """Why the diagnostic runs in float64: a vanilla RNN's gradient at step 1 is ~1e-40 here."""
     set_seed(0)
