@@ -1,0 +1,114 @@
+"""The benchmark's outputs: a console table, ``results.md`` and a figure of every figure."""
+
+from __future__ import annotations
+
+from itertools import groupby
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from ..plots import colors, themed
+from .timing import Row
+
+UNIT_AXIS = {"×": "ratio (×)", "s": "time (s)", "%": "share of torch.mm throughput (%)"}
+VERDICT = {True: "met", False: "MISSED", None: ""}
+
+
+def _value(row: Row) -> str:
+    if row.unit == "×":
+        return f"{row.value:.2f}×"
+    if row.unit == "%":
+        return f"{row.value:.0f} %"
+    return f"{row.value:.2f} s" if row.value < 10 else f"{row.value:.1f} s"
+
+
+def _sections(rows: list[Row]):
+    return groupby(rows, key=lambda row: row.section)
+
+
+def format_table(rows: list[Row]) -> str:
+    """A plain-text table for the console: one block per section, one line per case."""
+    width = max((len(row.case) for row in rows), default=10)
+    lines = []
+    for section, section_rows in _sections(rows):
+        lines.append(section)
+        for row in section_rows:
+            lines.append(
+                f"  {row.case:<{width}}  {_value(row):>9}  {row.target_text:<9}  {VERDICT[row.passed]:<6}  "
+                f"{row.detail}".rstrip()
+            )
+    return "\n".join(lines)
+
+
+def markdown(rows: list[Row], machine: dict[str, str], notes: list[str], *, command: str, image: str) -> str:
+    """``results.md``: machine, method, one table per section, notes, the figure ``image``."""
+    out = [
+        "# rnnlib benchmarks",
+        "",
+        f"Produced by `{command}`. Every figure is measured side by side in one run: the two sides "
+        "of a ratio are timed alternately (A B B A …) and each is summarised by its median, so a "
+        "noisy neighbour slows both alike. Nothing here is a timed test; `tests/test_bench.py` only "
+        "checks that the benchmark runs.",
+        "",
+        "## Machine",
+        "",
+        *[f"- {key}: {value}" for key, value in machine.items()],
+        "",
+        "## Results",
+        "",
+    ]
+    for section, section_rows in _sections(rows):
+        out += [f"### {section}", "", "| case | value | target | verdict | measured |", "|---|---:|---|---|---|"]
+        out += [
+            f"| {row.case} | {_value(row)} | {row.target_text} | {VERDICT[row.passed]} | {row.detail} |"
+            for row in section_rows
+        ]
+        out.append("")
+    if notes:
+        out += ["## Notes", "", *[f"- {note}" for note in notes], ""]
+    out += [f"![benchmark results]({image})", ""]
+    return "\n".join(out)
+
+
+def plot_results(rows: list[Row]) -> Figure:
+    """One panel per section: a horizontal bar per case, the target as a dashed line."""
+    sections = [(section, list(section_rows)) for section, section_rows in _sections(rows)]
+    with themed():
+        fig, axes = plt.subplots(
+            len(sections), 1, squeeze=False,
+            figsize=(9, sum(1.0 + 0.32 * len(r) for _, r in sections)),
+            gridspec_kw={"height_ratios": [1.0 + 0.32 * len(r) for _, r in sections]},
+        )
+        palette = colors(["met", "MISSED", "reported"])
+        for ax, (section, section_rows) in zip(axes[:, 0], sections):
+            values = [row.value for row in section_rows]
+            bar_colors = [palette[VERDICT[row.passed] or "reported"] for row in section_rows]
+            ax.barh(range(len(values)), values, color=bar_colors)
+            ax.set_yticks(range(len(values)), [row.case for row in section_rows], fontsize=8)
+            ax.invert_yaxis()
+            targets = {row.target for row in section_rows if row.target is not None}
+            for target in targets:
+                ax.axvline(target, color="black", linestyle="--", linewidth=1)
+            if section_rows[0].unit == "×" and max(values) / max(min(values), 1e-12) > 20:
+                ax.set_xscale("log")
+            elif section_rows[0].unit == "×":
+                ax.set_xlim(0, max(values + [t * 1.05 for t in targets]) * 1.1)
+            ax.set_xlabel(UNIT_AXIS[section_rows[0].unit], fontsize=9)
+            ax.set_ylabel("case", fontsize=9)
+            ax.set_title(section, fontsize=10, loc="left")
+        fig.tight_layout()
+    return fig
+
+
+def write_results(out: Path, stem: str, rows: list[Row], machine: dict[str, str], notes: list[str],
+                  *, command: str) -> tuple[Path, Path]:
+    """Write ``<stem>.md`` and ``<stem>.png`` into ``out``; returns both paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    md_path, png_path = out / f"{stem}.md", out / f"{stem}.png"
+    md_path.write_text(markdown(rows, machine, notes, command=command, image=png_path.name), encoding="utf-8")
+    fig = plot_results(rows)
+    fig.savefig(png_path, dpi=110)
+    plt.close(fig)
+    return md_path, png_path
+

@@ -1,0 +1,62 @@
+"""Benchmark 0: how many CPU threads to run with.
+
+A recurrent layer runs many tiny matrix products, one per step; with two threads each one pays for
+waking and synchronising the second thread, and on a shared machine that thread may have to wait for
+a busy core. This measures one training epoch and one larger fused LSTM step with 1 and with 2
+threads, interleaved, so the thread count the benchmarks (and ``set_threads``) use is a measured choice.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import partial
+
+import torch
+
+from ..data import Task
+from ..models import build_model
+from ..training import fit
+from .timing import Row, time_interleaved
+
+SECTION = "0. threads: 2 threads ÷ 1 thread (time)"
+
+
+def with_threads(threads: int, work) -> None:
+    """Run ``work()`` with ``threads`` torch threads, then restore the previous count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        work()
+    finally:
+        torch.set_num_threads(before)
+
+
+def thread_scaling(task: Task | None, *, hidden: int, time: int, repeats: int, warmup: int) -> list[Row]:
+    """Rows: a ``fit`` epoch of the seed-sized LSTM on ``task`` (skipped when ``None``), and forward +
+    backward of a fused LSTM with ``hidden`` units on ``(64, time, 32)``; each time with 2 threads ÷
+    time with 1."""
+    torch.manual_seed(0)
+    layer = build_model("lstm", input_dim=32, hidden_dim=hidden).rnn
+    x = torch.randn(64, time, 32)
+
+    def layer_step() -> None:
+        layer.zero_grad(set_to_none=True)
+        layer(x)[0].sum().backward()
+
+    cases = [(f"fused LSTM forward+backward, B=64 T={time} H={hidden}", layer_step)]
+    if task is not None:
+        classifier = build_model("lstm", **task.model_kwargs())
+        cases.insert(0, (f"fit epoch, LSTM H=64 ({len(task.train)} sequences)",
+                         lambda: fit(copy.deepcopy(classifier), task.train, epochs=1, max_norm=5.0, progress=False)))
+    rows = []
+    for case, work in cases:
+        timings = time_interleaved(
+            {"2 threads": partial(with_threads, 2, work), "1 thread": partial(with_threads, 1, work)},
+            repeats=repeats, warmup=warmup,
+        )
+        rows.append(Row(
+            SECTION, case, timings.ratio("2 threads", "1 thread"),
+            detail=f"2 threads {1e3 * timings.median('2 threads'):.1f} ms / "
+                   f"1 thread {1e3 * timings.median('1 thread'):.1f} ms",
+        ))
+    return rows

@@ -1,0 +1,146 @@
+"""Benchmark 3: how long a learner waits after moving a lab control.
+
+Each case builds a lab at its "before" setting (untimed: that primes the labs' caches as a learner's
+previous figure would), then sets one control, exactly as a slider release does. Outside a running
+event loop a lab redraws at once, so the assignment returns when the new figure is rendered. Two times
+per change:
+
+* **data**: the lab's ``compute()`` (the :mod:`rnnlib.labs` call(s) that produce the figure's data),
+* **rendered**: the whole update: data, the matplotlib figure, its PNG and the readout.
+
+Settings: the labs' defaults, and the largest values the controls allow (the sliders' maxima, which
+the widgets take from the ranges :mod:`rnnlib.labs` declares).
+The training actions ("train +N steps", or an architecture change in the gate lab that trains a new
+model) are reported without a target: the lab says it is busy while they run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+
+from .. import labs
+from .timing import Row
+
+SECTION_DATA = "3a. labs: seconds from a control change to the figure's data"
+SECTION_RENDER = "3b. labs: seconds from a control change to the rendered figure"
+DEFAULT_TARGET_S = 0.3
+LARGEST_TARGET_S = 1.0
+
+
+@dataclass
+class LatencyCase:
+    """Build ``lab`` with ``before`` keyword arguments, then set ``control`` to ``value``
+    (``value=None``: click the control, a button)."""
+
+    name: str
+    setting: str  # "default", "largest" or "action"
+    lab: type
+    before: dict = field(default_factory=dict)
+    control: str = ""
+    value: object = None
+    repeats: int | None = None  # fewer repetitions for slow actions
+
+    @property
+    def target(self) -> float | None:
+        return {"default": DEFAULT_TARGET_S, "largest": LARGEST_TARGET_S}.get(self.setting)
+
+
+def latency_cases(quick: bool) -> list[LatencyCase]:
+    """The measured control changes. The largest settings are the sliders' maxima, which the widgets
+    take from the labs' declared ranges; ``quick`` keeps two small cases (a smoke run)."""
+    from ..widgets import ClippingLab, GateLab, GradientFlowLab
+
+    max_hidden, max_len = labs.HIDDEN_RANGE[1], labs.SEQ_LEN_RANGE[1]
+    sentences = labs.EXAMPLE_SENTENCES
+    if quick:
+        return [
+            LatencyCase("gradient flow: hidden size", "default", GradientFlowLab, dict(hidden_dim=8), "hidden", 12),
+            LatencyCase("clipping: max_norm", "default", ClippingLab, dict(steps=labs.CLIP_STEPS_RANGE[0]),
+                        "max_norm", 10.0),
+        ]
+    longest = " ".join(" ".join(sentences).split()[: labs.MAX_SENTENCE_WORDS])
+    train = 100  # the lab's default "train +100 steps" button
+    return [
+        LatencyCase("gradient flow: hidden size", "default", GradientFlowLab, {}, "hidden", 68),
+        LatencyCase("gradient flow: sequence length", "default", GradientFlowLab, {}, "seq_len", 55),
+        LatencyCase("clipping: max_norm", "default", ClippingLab, {}, "max_norm", 10.0),
+        LatencyCase("clipping: spectral radius", "default", ClippingLab, {}, "radius", 1.95),
+        LatencyCase("gates: sentence", "default", GateLab, {}, "sentence", sentences[1]),
+        *[
+            LatencyCase(f"gradient flow {arch}: hidden size", "largest", GradientFlowLab,
+                        dict(arch=arch, hidden_dim=max_hidden - 4, seq_len=max_len), "hidden", max_hidden)
+            for arch in labs.ARCHS
+        ],
+        LatencyCase("clipping: spectral radius", "largest", ClippingLab, dict(steps=labs.CLIP_STEPS_RANGE[1]),
+                    "radius", 1.95),
+        LatencyCase("gates: sentence", "largest", GateLab, {}, "sentence", longest),
+        LatencyCase(f"gradient flow: train +{train} steps", "action", GradientFlowLab,
+                    dict(train_increment=train), "train_button"),
+        LatencyCase(f"gradient flow lstm H={max_hidden} T={max_len}: train +{train} steps", "action",
+                    GradientFlowLab, dict(arch="lstm", hidden_dim=max_hidden, seq_len=max_len, train_increment=train),
+                    "train_button", repeats=1),
+        LatencyCase("gates: architecture (trains a new model)", "action", GateLab, {}, "arch", "gru"),
+    ]
+
+
+def measure_change(case: LatencyCase) -> tuple[float, float]:
+    """Seconds to the figure's data and to the rendered figure for one control change."""
+    labs.clear_caches()
+    lab = case.lab(**case.before)
+    compute, spent = lab.compute, []
+
+    def timed_compute():
+        start = time.perf_counter()
+        try:
+            return compute()
+        finally:
+            spent.append(time.perf_counter() - start)
+
+    lab.compute = timed_compute  # the update calls it: records the data part of the redraw
+    redraws = lab.redraws
+    control = getattr(lab, case.control)
+    start = time.perf_counter()
+    if case.value is None:
+        control.click()
+    else:
+        control.value = case.value
+    rendered = time.perf_counter() - start
+    if lab.redraws != redraws + 1 or not spent or (case.value is not None and control.value != case.value):
+        raise RuntimeError(f"{case.name}: setting {case.control} to {case.value!r} did not redraw the lab once")
+    return spent[0], rendered
+
+
+def widget_latency(*, quick: bool, repeats: int) -> list[Row]:
+    """Rows for both sections: the median over ``repeats`` changes (cases taken in turn)."""
+    cases = latency_cases(quick)
+    data: dict[str, list[float]] = {c.name + c.setting: [] for c in cases}
+    rendered: dict[str, list[float]] = {c.name + c.setting: [] for c in cases}
+    for round_ in range(repeats):
+        for case in cases if round_ % 2 == 0 else reversed(cases):
+            if case.repeats is not None and round_ >= case.repeats:
+                continue
+            seconds = measure_change(case)
+            data[case.name + case.setting].append(seconds[0])
+            rendered[case.name + case.setting].append(seconds[1])
+    rows = []
+    for section, times in ((SECTION_DATA, data), (SECTION_RENDER, rendered)):
+        for case in cases:
+            key = case.name + case.setting
+            shown = ", ".join(f"{k}={_short(v)}" for k, v in case.before.items()) or "defaults"
+            change = "click" if case.value is None else f"→ {_short(case.value)}"
+            rows.append(Row(section, f"{case.name} ({case.setting})", statistics.median(times[key]), unit="s",
+                            target=case.target,
+                            detail=f"{case.lab.__name__}({shown}), {case.control} {change}; "
+                                   f"{len(times[key])} changes"))
+    return rows
+
+
+def _short(value) -> str:
+    """A setting as the table shows it: numbers to 3 digits, long sentences as a word count."""
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, str) and len(value.split()) > 6:
+        return f"a {len(value.split())}-word sentence"
+    return repr(value) if isinstance(value, str) else str(value)
