@@ -27,7 +27,7 @@ from .cells import recurrent_mode, unroll
 from .initialization import spectral_radii
 from .models import RecurrentClassifier
 from .training import loss_and_metric
-from .validation import check_choice, check_float
+from .validation import check_choice, check_float, check_series
 
 __all__ = [
     "decay_ratio",
@@ -121,12 +121,7 @@ def hidden_grad_norms(model: nn.Module, x: Tensor, y, lengths=None) -> Tensor:
 
 
 def _check_norms(norms) -> np.ndarray:
-    values = np.asarray(torch.as_tensor(norms).detach().cpu().double())
-    if values.ndim != 1 or values.size < 2:
-        raise ValueError(
-            f"norms must be a 1-D sequence of at least 2 gradient norms (one per step); "
-            f"got shape {values.shape}"
-        )
+    values = check_series("norms", norms, min_size=2)
     if not np.all(np.isfinite(values)) or np.any(values < 0):
         raise ValueError("norms must be finite and non-negative (a norm per step)")
     if values[-1] == 0:

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, PercentFormatter
 
 from .training import History
-from .validation import check_float
+from .validation import check_float, check_series
 
 STYLE = "whitegrid"
 CONTEXT = "notebook"
@@ -38,11 +38,20 @@ def use_theme() -> None:
 
 @contextmanager
 def themed() -> Iterator[None]:
-    """Apply the rnnlib theme while a figure is built, restoring the previous settings after."""
+    """Apply the rnnlib theme while a figure is built, restoring the previous settings after.
+
+    Only the theme's own keys are restored: ``plt.rc_context`` would also restore ``backend`` and
+    ``interactive``, and when pyplot picks Jupyter's inline backend inside the first figure (turning
+    interactive mode on), that reset leaves every later figure of the notebook undisplayed.
+    """
     rc = {**sns.axes_style(STYLE), **sns.plotting_context(CONTEXT)}
     rc["axes.prop_cycle"] = plt.cycler(color=sns.color_palette(PALETTE))
-    with plt.rc_context(rc):
+    previous = {key: plt.rcParams[key] for key in rc}
+    plt.rcParams.update(rc)
+    try:
         yield
+    finally:
+        plt.rcParams.update(previous)
 
 
 def colors(labels) -> dict[str, tuple]:
@@ -164,24 +173,12 @@ def plot_comparison(
 # --- gradient and Jacobian norms over time ------------------------------------------------------
 
 
-def _curve(name: str, values) -> np.ndarray:
-    """A 1-D float array from a list, NumPy array or tensor; ValueError otherwise."""
-    try:
-        array = np.asarray(torch.as_tensor(values).detach().cpu(), dtype=float)
-    except (TypeError, ValueError, RuntimeError) as error:
-        raise ValueError(f"{name} must be a 1-D sequence of numbers: {error}") from None
-    if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D sequence (one value per step), "
-                         f"got shape {array.shape}")
-    return array
-
-
 def _curves(name: str, curves) -> dict[str, np.ndarray]:
     if curves is None:
         return {}
     if not isinstance(curves, Mapping) or not curves:
         raise ValueError(f"{name} must be a non-empty dict of label → values per step")
-    return {str(label): _curve(f"{name}[{label!r}]", v) for label, v in curves.items()}
+    return {str(label): check_series(f"{name}[{label!r}]", v) for label, v in curves.items()}
 
 
 def _log_line(ax: Axes, values: np.ndarray, label: str, **style) -> int:

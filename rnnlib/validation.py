@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -65,6 +66,21 @@ def check_lengths(lengths, batch: int, time: int) -> Tensor | None:
             f"{int(lengths.min())} to {int(lengths.max())}"
         )
     return lengths.long()
+
+
+def check_series(name: str, values, *, min_size: int = 1) -> np.ndarray:
+    """``values`` (a list, NumPy array or tensor) must be a 1-D sequence of at least ``min_size``
+    numbers, e.g. one value per time step; returns them as a float64 NumPy array."""
+    try:
+        array = np.asarray(torch.as_tensor(values).detach().cpu(), dtype=np.float64)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise ValueError(f"{name} must be a 1-D sequence of numbers: {error}") from None
+    if array.ndim != 1 or array.size < min_size:
+        raise ValueError(
+            f"{name} must be a 1-D sequence of at least {min_size} number(s), one per step; "
+            f"got shape {array.shape}"
+        )
+    return array
 
 
 def _range(low, high) -> str:

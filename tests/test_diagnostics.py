@@ -266,7 +266,7 @@ def test_decay_ratio_and_memory_span_on_known_curves():
 
 @pytest.mark.parametrize(
     "norms",
-    [[1.0], [[1.0, 2.0]], [1.0, float("nan"), 1.0], [1.0, -1.0, 1.0], [1.0, 0.5, 0.0]],
+    [[1.0], [[1.0, 2.0]], ["a", "b"], [1.0, float("nan"), 1.0], [1.0, -1.0, 1.0], [1.0, 0.5, 0.0]],
 )
 def test_bad_norms_raise(norms):
     with pytest.raises(ValueError, match="norm"):
