@@ -301,10 +301,10 @@ def load_csv(path: str | Path) -> tuple[list[str], list[int]]:
 
 
 def write_csv(path: str | Path, texts: Sequence[str], labels: Sequence[int]) -> Path:
-    """Write a ``text,label`` CSV that :func:`load_csv` reads back."""
+    """Write a ``text,label`` CSV that :func:`load_csv` reads back (Unix line endings)."""
     path = Path(path)
     with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
+        writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["text", "label"])
         writer.writerows(zip(texts, labels))
     return path

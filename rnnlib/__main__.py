@@ -1,0 +1,7 @@
+"""``python -m rnnlib``: see :mod:`rnnlib.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
