@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from .cells import reverse_within_length
 from .validation import check_float, check_int
 
 POSITIVE_WORDS = (
@@ -82,6 +83,10 @@ class SequenceDataset:
 
     def subset(self, index) -> SequenceDataset:
         return SequenceDataset(self.x[index], self.y[index], self.lengths[index])
+
+    def reversed(self) -> SequenceDataset:
+        """The same sequences read from the true last token to the first; padding stays at the end."""
+        return SequenceDataset(reverse_within_length(self.x, self.lengths), self.y, self.lengths)
 
     def batches(self, batch_size: int = 64, *, shuffle: bool = False, seed: int = 0) -> BatchLoader:
         return BatchLoader(self, batch_size, shuffle=shuffle, seed=seed)

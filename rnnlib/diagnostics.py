@@ -36,6 +36,7 @@ __all__ = [
     "jacobian_norms",
     "memory_span",
     "spectral_radii",
+    "state_changes",
 ]
 
 
@@ -226,3 +227,30 @@ def gate_traces(model: nn.Module, x: Tensor, lengths=None) -> dict[str, np.ndarr
         traces[name] = array
     return traces
 
+
+@torch.no_grad()
+def state_changes(model: nn.Module, x: Tensor, edited: Tensor, lengths=None) -> Tensor:
+    """How far each top-layer state moves when the input ``x`` is replaced by ``edited``: float64
+    ``(batch, directions, time)``, the largest |Δh_t| over the hidden units of each state.
+
+    A state that has read none of the changed inputs does not move at all (exactly 0). So for a
+    unidirectional model every state before the first changed step stays put (it is *causal*), while
+    a bidirectional model's backward states before it move: they have read the future. ``x`` and
+    ``edited``: the same shape, ``(batch, time)`` token ids or ``(batch, time, input_dim)`` values;
+    ``lengths: (batch,)`` true lengths, shared by both. Runs the model's own ``encode`` in float64.
+    """
+    clone = _float64_copy(model)
+    if not isinstance(edited, Tensor) or tuple(edited.shape) != tuple(x.shape):
+        shape = tuple(edited.shape) if isinstance(edited, Tensor) else type(edited).__name__
+        raise ValueError(f"edited must be a tensor of the same shape as x {tuple(x.shape)}; got {shape}")
+    lengths = clone.check_input(x, lengths)
+    clone.check_input(edited, lengths)
+    device = next(clone.parameters()).device
+    if lengths is not None:
+        lengths = lengths.to(device)
+    before, after = (
+        clone.encode(v.to(device).double() if v.is_floating_point() else v.to(device), lengths) for v in (x, edited)
+    )
+    batch, time, _ = before.shape
+    change = (after - before).abs().view(batch, time, -1, clone.hidden_dim).amax(-1)  # (batch, time, directions)
+    return change.transpose(1, 2).cpu()
