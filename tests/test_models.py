@@ -150,10 +150,10 @@ def cached_model(arch, impl, num_layers, real_valued):
     return build_model(arch, hidden_dim=HIDDEN, num_layers=num_layers, impl=impl, **kwargs).eval()
 
 
-@settings(max_examples=60, deadline=None)
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("impl", ["torch", "scratch"])
+@settings(max_examples=15, deadline=None)
 @given(
-    arch=st.sampled_from(ARCHS),
-    impl=st.sampled_from(["torch", "scratch"]),
     num_layers=st.sampled_from([1, 2]),
     real_valued=st.booleans(),
     lengths=st.lists(st.integers(1, 9), min_size=1, max_size=6),
