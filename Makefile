@@ -29,10 +29,19 @@ test-unit: $(STAMP)
 test-notebooks: $(STAMP)
 	$(PY) -m pytest $(NBVAL) notebooks/
 
-# Real-browser tests: needs Debian's chromium (apt-get install -y chromium) and Playwright.
-test-browser: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[browser]'
-	$(PY) -m pytest tests/e2e
+# Real-browser tests: JupyterLab + headless Chromium (tests/e2e). Needs Debian's chromium
+# (apt-get install -y chromium; .ci/run does it) and Playwright from pip (the `browser` extra).
+# Browsers are never downloaded. Screenshots: test-output/e2e/; timings in the test summary.
+BROWSER_STAMP := $(VENV)/.rnnlib-browser-installed
+CHROMIUM ?= /usr/bin/chromium
+
+$(BROWSER_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,browser]'
+	touch $(BROWSER_STAMP)
+
+test-browser: $(BROWSER_STAMP)
+	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is missing: apt-get install -y chromium"; exit 1; }
+	RNNLIB_E2E_REQUIRED=1 RNNLIB_CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests/e2e
 
 compare: $(STAMP)
 	$(PY) -m rnnlib compare
