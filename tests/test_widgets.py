@@ -1,0 +1,170 @@
+"""The labs driven as a learner's clicks would drive them, without a browser: values set from code,
+figure and readout checked, bad values answered with a message, bursts of changes drawn once."""
+
+import asyncio
+import base64
+import re
+
+import pytest
+import torch
+
+from rnnlib import labs, widgets
+from rnnlib.notebook import setup
+
+SMALL = dict(hidden_dim=8, seq_len=12)
+
+
+def image(lab) -> bytes:
+    """The PNG the lab's Output widget holds now (what a browser would show)."""
+    (output,) = lab.output.outputs
+    return base64.b64decode(output["data"]["image/png"])
+
+
+def test_gradient_flow_lab_draws_at_once_and_reads_out_the_measurement():
+    lab = widgets.gradient_flow_lab(**SMALL)
+    assert lab.redraws == 1 and image(lab).startswith(b"\x89PNG")
+    result = lab.last_result
+    assert result.settings["hidden_dim"] == 8 and result.settings["seq_len"] == 12
+    readout = lab.readout.value
+    assert "H=8, T=12" in readout
+    shown = re.search(r'rnnlib-decay-ratio">([^<]+)<', readout).group(1)
+    assert float(shown) == pytest.approx(result.decay_ratio, rel=1e-2)
+    assert re.search(r'rnnlib-memory-span">(\d+)<', readout).group(1) == str(result.memory_span)
+
+
+def test_moving_a_control_redraws_and_keeps_the_previous_curve():
+    lab = widgets.gradient_flow_lab(**SMALL)
+    before, first = image(lab), lab.last_result
+    lab.seq_len.value = 20
+    assert lab.redraws == 2 and image(lab) != before
+    assert lab.last_result.norms.shape == (20,) and "T=20" in lab.readout.value
+    assert lab.previous is first  # drawn as the faint line
+    lab.hidden.value = 16
+    assert lab.last_result.settings["hidden_dim"] == 16 and lab.previous.settings["seq_len"] == 20
+
+
+def test_every_control_reaches_the_measurement():
+    lab = widgets.gradient_flow_lab(**SMALL)
+    lab.arch.value = "lstm"
+    lab.set_bias.value = True
+    lab.gate_bias.value = 4.0
+    lab.rescale.value = True
+    lab.radius.value = 1.5
+    lab.clip.value = True
+    lab.max_norm.value = 0.01
+    lab.seed.value = 3
+    assert lab.last_result.settings == dict(arch="lstm", hidden_dim=8, seq_len=12, spectral_radius=1.5,
+                                            forget_bias=4.0, max_norm=0.01, seed=3, batch_size=16,
+                                            train_steps=0)
+    assert lab.last_result.clip_scale < 1.0
+    assert "scales this update by" in lab.readout.value
+    assert lab.gate_bias.description == "forget-gate bias"
+    lab.arch.value = "gru"
+    assert lab.gate_bias.description == "update-gate bias"
+    lab.arch.value = "rnn"  # a vanilla RNN has no gate: the bias control is off, not an error
+    assert lab.gate_bias.disabled and lab.last_result.settings["forget_bias"] is None
+
+
+def test_clipping_changes_the_readout_not_the_curve():
+    lab = widgets.gradient_flow_lab(**SMALL, spectral_radius=2.0)
+    free = lab.last_result
+    lab.clip.value = True
+    lab.max_norm.value = 0.01
+    assert (lab.last_result.norms == free.norms).all()
+    assert lab.last_result.clip_scale == pytest.approx(0.01 / free.grad_norm, rel=1e-3)
+
+
+def test_train_button_trains_more_steps():
+    lab = widgets.gradient_flow_lab(arch="lstm", **SMALL, train_increment=50)
+    untrained = lab.last_result
+    lab.train_button.click()
+    assert lab.train_steps.value == 50 and lab.last_result.settings["train_steps"] == 50
+    assert not (lab.last_result.norms == untrained.norms).all()
+    assert "after 50 training steps" in lab.readout.value
+
+
+def test_an_invalid_value_shows_a_message_not_a_traceback():
+    lab = widgets.gradient_flow_lab(**SMALL)
+    before, good = image(lab), lab.last_result
+    lab.hidden.max = 1000  # code can widen a slider past what the lab allows
+    lab.hidden.value = 1000
+    assert 'class="rnnlib-error"' in lab.readout.value and "hidden_dim" in lab.readout.value
+    assert image(lab) == before and lab.last_result is good  # the last good figure stays
+    lab.hidden.value = 16
+    assert "rnnlib-error" not in lab.readout.value and lab.last_result.settings["hidden_dim"] == 16
+
+
+def test_a_burst_of_changes_draws_only_the_latest_setting():
+    lab = widgets.gradient_flow_lab(**SMALL)
+
+    async def press_arrow_keys():
+        for seq_len in range(13, 23):  # ten key presses, each one change
+            lab.seq_len.value = seq_len
+            await asyncio.sleep(0)
+        await asyncio.sleep(widgets.DEBOUNCE_S * 4)
+
+    asyncio.run(press_arrow_keys())
+    assert lab.redraws == 2  # the first draw and one for the whole burst
+    assert lab.last_result.settings["seq_len"] == 22
+
+
+def test_a_request_superseded_before_it_runs_is_dropped():
+    lab = widgets.gradient_flow_lab(**SMALL)
+    lab.request()  # no event loop here: draws at once
+    assert lab.redraws == 2
+    stale = lab._generation
+    lab._generation += 1  # a newer request arrived
+    lab._run(stale)
+    assert lab.redraws == 2
+
+
+def test_display_carries_the_widget_and_a_static_figure():
+    lab = widgets.gradient_flow_lab(**SMALL)
+    bundle = lab._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == lab.widget.model_id
+    assert base64.b64decode(bundle["image/png"]) == image(lab)
+    assert "run the notebook" in bundle["text/plain"]
+    assert {"rnnlib-lab", "rnnlib-gradient-flow-lab"} <= set(lab.widget._dom_classes)
+    for control, css in [(lab.hidden, "rnnlib-hidden"), (lab.seq_len, "rnnlib-seq-len"), (lab.clip, "rnnlib-clip"),
+                         (lab.readout, "rnnlib-readout"), (lab.output, "rnnlib-output")]:
+        assert css in control._dom_classes
+    for slider in (lab.hidden, lab.seq_len, lab.radius, lab.gate_bias, lab.max_norm, lab.train_steps):
+        assert slider.continuous_update is False
+    assert (lab.hidden.min, lab.hidden.max) == labs.HIDDEN_RANGE
+    assert (lab.seq_len.min, lab.seq_len.max) == labs.SEQ_LEN_RANGE
+
+
+def test_clipping_lab_shows_both_runs_and_reruns_only_the_clipped_one():
+    lab = widgets.clipping_lab(steps=60)
+    runs = lab.last_result
+    assert set(runs) == {"no clipping", "clip at max_norm=1"}
+    assert runs["no clipping"].diverged and not runs["clip at max_norm=1"].diverged
+    assert 'class="rnnlib-diverged"' in lab.readout.value and "finite for all 60 steps" in lab.readout.value
+    before = image(lab)
+    lab.max_norm.value = 10.0
+    assert lab.last_result["no clipping"] is runs["no clipping"]  # unchanged settings: not rerun
+    assert "clip at max_norm=10" in lab.last_result and image(lab) != before
+    lab.radius.value = 0.5  # small weights: nothing explodes, with or without clipping
+    assert not any(run.diverged for run in lab.last_result.values())
+
+
+def test_gate_lab_reads_a_typed_sentence_and_switches_architecture():
+    lab = widgets.gate_lab()
+    assert set(lab.last_result.gates) == {"i", "f", "g", "o", "c"}
+    lab.sentence.value = "The acting was lovely, flibber"
+    assert lab.last_result.tokens == ["the", "acting", "was", "lovely", "<unk>"]
+    assert "flibber" in lab.readout.value and "rnnlib-positive" in lab.readout.value
+    lab.arch.value = "gru"
+    assert set(lab.last_result.gates) == {"r", "z", "n"} and lab.gate_bias.description == "update-gate bias"
+    lab.sentence.value = "   "
+    assert "rnnlib-error" in lab.readout.value and "sentence" in lab.readout.value
+
+
+def test_setup_prints_one_line_and_sets_threads(capsys):
+    threads = torch.get_num_threads()
+    try:
+        device = setup(seed=1, threads=1)
+    finally:
+        torch.set_num_threads(threads)
+    line = capsys.readouterr().out
+    assert device.type in ("cpu", "cuda") and line.count("\n") == 1 and "device:" in line
