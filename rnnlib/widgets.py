@@ -14,7 +14,9 @@ How they behave everywhere (JupyterLab, Colab, VS Code, Voilà, nbval):
 * Sliders update on release (``continuous_update=False``). Changes are debounced on the kernel's
   event loop (:data:`DEBOUNCE_S`): a burst of changes (arrow keys on a slider) draws only the latest
   setting, and a request that a newer one has superseded is dropped. Outside a running event loop
-  (scripts, tests) a change redraws at once. ``lab.update()`` always redraws now.
+  (scripts, tests) a change redraws at once. ``lab.update()`` always redraws now: a notebook cell
+  that sets controls from code and then reads ``lab.last_result`` calls it first (in a kernel the
+  debounced redraw would only run after the cell).
 * An invalid value (set from code, or a sentence too long) shows a message in the readout, with the
   class ``rnnlib-error``, instead of a traceback; the last good figure stays.
 * Displaying a lab also carries a static PNG of its current figure (the default settings, in a fresh
@@ -59,6 +61,7 @@ from matplotlib.figure import Figure
 
 from . import labs, plots
 from .training import TrainingDiverged
+from .validation import check_choice
 
 #: seconds a change waits for the next one before the lab redraws (drops key-repeat bursts)
 DEBOUNCE_S = 0.08
@@ -139,14 +142,17 @@ class Lab:
     def _run(self, generation: int) -> None:
         if generation != self._generation:
             return  # a newer request superseded this one
-        self._pending = None
         with self.output:  # in a kernel an unexpected error shows here instead of being lost
             self.update()
 
     # -- drawing -----------------------------------------------------------------------------------
     def update(self):
-        """Compute and draw with the current control values now; returns the result (``None`` and a
-        message in the readout if a value is invalid)."""
+        """Compute and draw with the current control values now, superseding any pending request;
+        returns the result (``None`` and a message in the readout if a value is invalid)."""
+        self._generation += 1
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
         try:
             result = self.compute()
         except (ValueError, TrainingDiverged) as error:
@@ -166,6 +172,19 @@ class Lab:
         self.redraws += 1
         self.readout.value = self.describe(result)
         return result
+
+    def _check_start(self, requested: dict) -> None:
+        """Refuse a starting value the controls cannot hold (a slider would silently clamp it)."""
+        held = self.settings()
+        for name, value in requested.items():
+            if held[name] != value:
+                raise ValueError(
+                    f"{name}={value!r} cannot be set on the {self.name}: its control holds {held[name]!r} "
+                    "(ranges: the constants in rnnlib.labs; gate biases only for gated models)"
+                )
+
+    def settings(self) -> dict:
+        raise NotImplementedError
 
     def busy(self, text: str) -> None:
         """Say what is running before a long computation (the readout updates right away)."""
@@ -223,6 +242,7 @@ class GradientFlowLab(Lab):
                  max_norm: float | None = None, seed: int = 0, train_steps: int = 0,
                  train_increment: int = 100) -> None:
         super().__init__()
+        check_choice("arch", arch, labs.ARCHS)
         self.previous: labs.GradFlowResult | None = None
         self.arch = _with_class(widgets.ToggleButtons(options=ARCH_OPTIONS, value=arch,
                                                       description="architecture"), "rnnlib-arch")
@@ -268,6 +288,8 @@ class GradientFlowLab(Lab):
             widgets.HBox([self.clip, self.max_norm, self.seed]),
             widgets.HBox([self.train_steps, self.train_button]),
         )
+        self._check_start(dict(arch=arch, hidden_dim=hidden_dim, seq_len=seq_len, spectral_radius=spectral_radius,
+                               forget_bias=forget_bias, max_norm=max_norm, seed=seed, train_steps=train_steps))
         self.update()
 
     def _arch_changed(self, _change=None) -> None:
@@ -371,6 +393,10 @@ class ClippingLab(Lab):
         self._unclipped: tuple[dict, labs.ClippingResult] | None = None
         self._watch(self.max_norm, self.radius, self.lr, self.steps, self.seed)
         self._assemble(widgets.HBox([self.radius, self.lr]), widgets.HBox([self.max_norm, self.steps, self.seed]))
+        self._check_start(dict(spectral_radius=spectral_radius, lr=lr, steps=steps, seed=seed))
+        if self.max_norm.value != max_norm:
+            low, high = labs.MAX_NORM_RANGE
+            raise ValueError(f"max_norm must be a number in [{low}, {high}] on the {self.name}, got {max_norm!r}")
         self.update()
 
     def settings(self) -> dict:
@@ -430,6 +456,7 @@ class GateLab(Lab):
     def __init__(self, arch: str = "lstm", sentence: str = labs.EXAMPLE_SENTENCES[0], *,
                  trained: bool = True, forget_bias: float | None = None, seed: int = 0) -> None:
         super().__init__()
+        check_choice("arch", arch, labs.GATED_ARCHS)
         self.arch = _with_class(widgets.ToggleButtons(options=ARCH_OPTIONS[1:3], value=arch,
                                                       description="architecture"), "rnnlib-arch")
         self.sentence = _with_class(widgets.Combobox(
@@ -450,6 +477,7 @@ class GateLab(Lab):
         self._watch(self.arch, self.sentence, self.trained, self.set_bias, self.gate_bias, self.seed)
         self._assemble(widgets.HBox([self.arch, self.trained]), self.sentence,
                        widgets.HBox([self.set_bias, self.gate_bias, self.seed]))
+        self._check_start(dict(arch=arch, sentence=sentence, trained=trained, forget_bias=forget_bias, seed=seed))
         self.update()
 
     def _arch_changed(self, _change=None) -> None:

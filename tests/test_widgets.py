@@ -94,6 +94,21 @@ def test_an_invalid_value_shows_a_message_not_a_traceback():
     assert "rnnlib-error" not in lab.readout.value and lab.last_result.settings["hidden_dim"] == 16
 
 
+@pytest.mark.parametrize(
+    ("make", "kwargs", "name"),
+    [(widgets.gradient_flow_lab, dict(hidden_dim=1000), "hidden_dim"),
+     (widgets.gradient_flow_lab, dict(arch="transformer"), "arch"),
+     (widgets.gradient_flow_lab, dict(arch="rnn", forget_bias=2.0), "forget_bias"),
+     (widgets.clipping_lab, dict(max_norm=1e-5), "max_norm"),
+     (widgets.clipping_lab, dict(steps=10_000), "steps"),
+     (widgets.gate_lab, dict(arch="rnn"), "arch"),
+     (widgets.gate_lab, dict(seed=-3), "seed")],
+)
+def test_a_lab_refuses_starting_values_its_controls_cannot_hold(make, kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        make(**kwargs)
+
+
 def test_a_burst_of_changes_draws_only_the_latest_setting():
     lab = widgets.gradient_flow_lab(**SMALL)
 
@@ -106,6 +121,20 @@ def test_a_burst_of_changes_draws_only_the_latest_setting():
     asyncio.run(press_arrow_keys())
     assert lab.redraws == 2  # the first draw and one for the whole burst
     assert lab.last_result.settings["seq_len"] == 22
+
+
+def test_update_draws_now_and_cancels_the_pending_redraw():
+    lab = widgets.gradient_flow_lab(**SMALL)
+
+    async def set_then_update():
+        lab.seq_len.value = 30  # in a kernel: scheduled
+        assert lab.redraws == 1
+        lab.update()  # what a notebook cell calls before reading last_result
+        assert lab.redraws == 2 and lab.last_result.settings["seq_len"] == 30
+        await asyncio.sleep(widgets.DEBOUNCE_S * 4)
+
+    asyncio.run(set_then_update())
+    assert lab.redraws == 2  # the scheduled redraw was superseded, not drawn twice
 
 
 def test_a_request_superseded_before_it_runs_is_dropped():
