@@ -302,12 +302,23 @@ _GATE_SCALES = {
     "gate": dict(vmin=0.0, vmax=1.0, cmap="viridis", label="gate activation"),
     "candidate": dict(vmin=-1.0, vmax=1.0, cmap="vlag", label="candidate value"),
     "cell": dict(center=0.0, cmap="vlag", label="cell state c_t"),
+    "change": dict(center=0.0, cmap="vlag", label="change (edited − original)"),
 }
 _GATE_KINDS = {"i": "gate", "f": "gate", "o": "gate", "r": "gate", "z": "gate",
                "g": "candidate", "n": "candidate", "c": "cell"}
 _GATE_TITLES = {"i": "input gate i_t", "f": "forget gate f_t", "o": "output gate o_t",
                 "g": "candidate cell c~_t", "c": "cell state c_t", "r": "reset gate r_t",
                 "z": "update gate z_t", "n": "candidate state n_t"}
+#: a panel named with this prefix (``"Δc"``) shows a change of that trace, on a scale centred on 0
+CHANGE_PREFIX = "Δ"
+
+
+def _panel_style(name: str) -> tuple[dict, str]:
+    """(heatmap colour scale, panel title) for a trace name such as ``"f"`` or ``"Δc"``."""
+    if name.startswith(CHANGE_PREFIX) and len(name) > len(CHANGE_PREFIX):
+        base = name[len(CHANGE_PREFIX):]
+        return dict(_GATE_SCALES["change"]), f"change of the {_GATE_TITLES.get(base, base)}: {name}_t"
+    return dict(_GATE_SCALES[_GATE_KINDS.get(name, "gate")]), _GATE_TITLES.get(name, name)
 
 
 def plot_gate_heatmap(gates, *, tokens: list[str] | None = None, title: str | None = None) -> Figure:
@@ -316,8 +327,9 @@ def plot_gate_heatmap(gates, *, tokens: list[str] | None = None, title: str | No
 
     ``gates``: one array ``(time, hidden)``, or name → ``(time, hidden)`` (e.g. one sequence of
     :func:`rnnlib.diagnostics.gate_traces`: ``{k: v[0] for k, v in traces.items()}``), one panel
-    each. Candidates (``g``, ``n``) use −1…1 and the cell state ``c`` a scale centred on 0. NaN
-    (padding) stays blank.
+    each. Candidates (``g``, ``n``) use −1…1 and the cell state ``c`` a scale centred on 0. A name
+    with the prefix ``"Δ"`` (``"Δc"``: the cell state of an edited input minus the original's) is
+    drawn as a change, on a scale centred on 0. NaN (padding) stays blank.
     """
     panels = dict(gates) if isinstance(gates, Mapping) else {"gate": gates}
     if not panels:
@@ -348,11 +360,11 @@ def plot_gate_heatmap(gates, *, tokens: list[str] | None = None, title: str | No
         fig, axes = plt.subplots(len(arrays), 1, squeeze=False, sharex=True,
                                  figsize=(max(6.0, 0.4 * time + 2.5), panel_height * len(arrays) + 1.2))
         for ax, (name, array) in zip(axes[:, 0], arrays.items(), strict=True):
-            scale = dict(_GATE_SCALES[_GATE_KINDS.get(name, "gate")])
+            scale, panel_title = _panel_style(name)
             label = scale.pop("label")
             sns.heatmap(array.T, ax=ax, xticklabels=ticks, yticklabels="auto",
                         cbar_kws={"label": label}, **scale)
-            ax.set(ylabel="hidden unit (index)", title=_GATE_TITLES.get(name, name))
+            ax.set(ylabel="hidden unit (index)", title=panel_title)
             ax.tick_params(axis="y", rotation=0)
         bottom = axes[-1, 0]  # the panels share the time axis: label it once, at the bottom
         bottom.set_xlabel("time step t (token)" if tokens is not None else "time step t")

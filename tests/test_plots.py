@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+import seaborn as sns
 import torch
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
@@ -189,6 +190,18 @@ def test_plot_gate_heatmap_from_gate_traces_with_tokens():
     assert len(main_axes(fig)) == 5
     assert_labelled_and_finite(fig, shared_x=True)
     assert {ax.get_title() for ax in main_axes(fig)} >= {"forget gate f_t", "cell state c_t"}
+
+
+def test_plot_gate_heatmap_change_panel_is_centred_on_zero():
+    change = np.array([[0.0, 0.0], [2.0, -1.0], [3.0, -0.5]])  # (time 3, hidden 2)
+    fig = plot_gate_heatmap({"f": np.full((3, 2), 0.9), "Δc": change})
+    gate_ax, change_ax = main_axes(fig)
+    assert gate_ax.collections[0].get_clim() == (0.0, 1.0)
+    assert change_ax.get_title() == "change of the cell state c_t: Δc_t"
+    # centred on 0: no change gets the middle (neutral) colour of the diverging map, so a sign reads as a colour
+    mesh = change_ax.collections[0]
+    np.testing.assert_allclose(mesh.to_rgba(0.0), sns.color_palette("vlag", as_cmap=True)(0.5), atol=0.02)
+    assert fig.axes[-1].get_ylabel() == "change (edited − original)"
 
 
 def test_plot_gate_heatmap_leaves_padding_blank():
