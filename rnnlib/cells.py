@@ -15,8 +15,11 @@ Two GRU variants:
 
 * ``"torch"`` (default, what ``nn.GRU`` computes): the reset gate multiplies ``W_hn h_{t-1} + b_hn``
   *after* the matrix product, and ``h_t = (1 - z_t) * n_t + z_t * h_{t-1}`` (z_t near 1 keeps the past).
-* ``"cho"`` (Cho et al. 2014 and the course text): the reset gate multiplies ``h_{t-1}`` *before* the
-  matrix product, and ``h_t = (1 - z_t) * h_{t-1} + z_t * h~_t`` (z_t near 0 keeps the past).
+* ``"cho"`` (the course text): the reset gate multiplies ``h_{t-1}`` *before* the matrix product, as in
+  Cho et al. (2014), and ``h_t = (1 - z_t) * h_{t-1} + z_t * h~_t`` (z_t near 0 keeps the past), as Chung
+  et al. (2014) write it; Cho et al. themselves let z_t near 1 keep the past, like PyTorch. That z
+  convention is only a relabelling (:func:`rnnlib.initialization.flip_update_gate`); the reset placement
+  is a different function.
 """
 
 from __future__ import annotations

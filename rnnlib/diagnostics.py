@@ -4,7 +4,8 @@
 * :func:`decay_ratio` and :func:`memory_span`: two numbers that summarise that curve.
 * :func:`jacobian_norms`: the largest singular value of ∂h_T/∂h_t, the factor that carries a
   gradient from the last step back to step t (theory's view; ``spectral_radii`` gives W_hh's).
-* :func:`gate_traces`: gate activations per step, ready for a heatmap.
+* :func:`gate_traces`: gate activations per step, ready for a heatmap; :func:`gate_path_norms`: the
+  factor a keep gate (GRU z, LSTM f) alone carries from step t to the end.
 
 Every function works on a copy of the model in evaluation mode (dropout off), so the model's
 parameters, its ``.grad``s and its train/eval mode stay exactly as they were. Gradient statistics are
@@ -31,6 +32,7 @@ from .validation import check_choice, check_float, check_series
 
 __all__ = [
     "decay_ratio",
+    "gate_path_norms",
     "gate_traces",
     "hidden_grad_norms",
     "jacobian_norms",
@@ -226,6 +228,39 @@ def gate_traces(model: nn.Module, x: Tensor, lengths=None) -> dict[str, np.ndarr
             array[padding] = np.nan
         traces[name] = array
     return traces
+
+
+def gate_path_norms(gate, *, reduce: str = "mean") -> np.ndarray:
+    """The largest factor a keep gate alone carries from step t to the last step: for every step t,
+    ``σ_max(∏_{s=t+1}^{τ} diag(g_s)) = max_j ∏_{s=t+1}^{τ} g_{s,j}``, float64 ``(time,)`` (``reduce="mean"``)
+    or ``(batch, time)`` (``reduce="none"``).
+
+    ``gate``: ``(batch, time, hidden)`` activations in [0, 1] of the gate that multiplies the old state,
+    as :func:`gate_traces` returns them (NaN after a sequence's true end τ): the GRU's ``z`` (PyTorch's
+    variant; ``1 - z`` for the course text's) or the LSTM's ``f``. For an LSTM this *is* σ_max of
+    ∂c_τ/∂c_t along the cell state; for a GRU, ∂h_t/∂h_{t-1} = diag(z_t) plus terms through n_t and
+    z_t that shrink as z_t → 1, so it is the part of :func:`jacobian_norms` the skip connection carries.
+    Entry τ is 1 (no step in between) and steps after τ are 0, as in :func:`jacobian_norms`; ``"mean"``
+    averages over the sequences that reach step t.
+    """
+    check_choice("reduce", reduce, ("mean", "none"))
+    values = torch.as_tensor(gate, dtype=torch.float64).detach().cpu().numpy().copy()  # never edit the input
+    if values.ndim != 3 or 0 in values.shape:
+        raise ValueError(f"gate must be a non-empty array (batch, time, hidden), got shape {values.shape}")
+    padding = np.isnan(values).all(-1)  # (batch, time): steps after the true end
+    known = values[~np.isnan(values)]
+    if padding.all() or np.isnan(values[~padding]).any() or known.min() < 0 or known.max() > 1:
+        raise ValueError("gate must hold activations in [0, 1], NaN only for whole padding steps after a "
+                         "sequence's end, and at least one step that is not padding")
+    values[padding] = 1.0  # padding steps do not act on the state: they multiply by 1
+    # suffix[:, t] = ∏_{s ≥ t} g_s, so the product over s = t+1 … is suffix[:, t+1] (1 at the last step)
+    suffix = np.flip(np.cumprod(np.flip(values, 1), 1), 1)
+    products = np.concatenate([suffix[:, 1:], np.ones_like(suffix[:, :1])], 1)
+    norms = np.where(padding, 0.0, products.max(-1))  # σ_max of a diagonal matrix: its largest entry
+    if reduce == "none":
+        return norms
+    present = ~padding
+    return norms.sum(0) / np.maximum(present.sum(0), 1)
 
 
 @torch.no_grad()

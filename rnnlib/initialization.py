@@ -7,6 +7,7 @@ learner change one thing and measure what it does:
   or the GRU update gate in its "keep the past" direction.
 * :func:`set_spectral_radius`: rescale each recurrent matrix ``W_hh`` (each gate block for GRU/LSTM) to
   a chosen spectral radius, to push a vanilla RNN from vanishing (< 1) to exploding (> 1).
+* :func:`flip_update_gate`: move GRU weights between the two conventions for the update gate z.
 """
 
 from __future__ import annotations
@@ -89,4 +90,23 @@ def set_forget_bias(model: nn.Module, value: float) -> nn.Module:
     for name, bias in _parameters(rnn, "bias_"):
         block = gate_blocks(bias, mode)[gate]
         block.fill_(value if name.startswith("bias_ih") else 0.0)
+    return model
+
+
+@torch.no_grad()
+def flip_update_gate(model: nn.Module) -> nn.Module:
+    """Negate every GRU update-gate block (``W_iz``, ``W_hz``, ``b_iz``, ``b_hz``) in place; returns
+    the model.
+
+    Since ``σ(-a) = 1 - σ(a)``, the flipped layer computes ``1 - z_t`` wherever it computed ``z_t``. That
+    converts weights between the two conventions of :data:`rnnlib.cells.GRU_VARIANTS`: PyTorch's keeps the
+    past where ``z_t`` is near 1, the course text's where it is near 0. (Where the reset gate acts is the
+    other difference between the variants: it makes them different functions, and flipping leaves it.)
+    Applied twice it is the identity. Needs a GRU: ValueError otherwise.
+    """
+    rnn = recurrent_layer(model)
+    if recurrent_mode(rnn) != "GRU":
+        raise ValueError(f"flip_update_gate needs a GRU, got a {recurrent_mode(rnn)} layer")
+    for weight_or_bias in rnn.parameters():  # every layer and direction stacks r, z, n the same way
+        gate_blocks(weight_or_bias, "GRU")["z"].neg_()
     return model
