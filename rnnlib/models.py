@@ -138,14 +138,22 @@ class RecurrentClassifier(nn.Module):
         if self.impl == "scratch":
             return self.rnn(inputs, lengths)
         time = inputs.shape[1]
-        if self.bidirectional and lengths is not None and bool((lengths < time).any()):
-            packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
-            output, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=time)
+        if self._packs(lengths, time):
+            output, _ = pad_packed_sequence(self.rnn(_pack(inputs, lengths))[0], batch_first=True, total_length=time)
             return output
         return self.rnn(inputs)[0]
 
+    def _packs(self, lengths: Tensor | None, time: int) -> bool:
+        """Does this batch go through the torch layer packed? Only a bidirectional one with padding."""
+        return self.impl == "torch" and self.bidirectional and lengths is not None and bool((lengths < time).any())
+
     def features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """The vector the classifier reads: ``h_T`` at the true last token (``[h_T→ ; h_1←]`` for BiLSTM)."""
+        if self._packs(lengths, x.shape[1]):
+            # a packed layer's final states h_n already are [h_T→ at each true end ; h_1←]: reading them
+            # skips padding the whole output back (about 10 % of a BiLSTM training step on CPU)
+            h_n = self.rnn(_pack(self.embed(x), lengths))[1][0]  # LSTM: (h_n, c_n); (layers * 2, batch, H)
+            return torch.cat([h_n[-2], h_n[-1]], dim=-1)
         return read_last(self.encode(x, lengths), lengths, self.hidden_dim, self.bidirectional)
 
     def readout(self, encoded: Tensor, lengths: Tensor | None = None) -> Tensor:
@@ -157,7 +165,12 @@ class RecurrentClassifier(nn.Module):
         lengths = self.check_input(x, lengths)
         if lengths is not None:
             lengths = lengths.to(x.device)
-        return self.readout(self.encode(x, lengths), lengths)
+        return self.fc(self.dropout(self.features(x, lengths)))
+
+
+def _pack(inputs: Tensor, lengths: Tensor):
+    """``inputs: (batch, time, features)`` packed at the true ``lengths`` (any order)."""
+    return pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
 
 
 def read_last(output: Tensor, lengths: Tensor | None, hidden: int, bidirectional: bool) -> Tensor:
