@@ -16,10 +16,10 @@ import torch
 from torch import nn
 
 from ..models import build_model
-from .timing import Row, time_interleaved
+from .timing import CPU_TIME, Row, time_interleaved
 
-SECTION_SCRATCH = "6a. scratch cells ÷ fused layer (forward + backward)"
-SECTION_ROOFLINE = "6b. fused LSTM, share of matmul throughput"
+SECTION_SCRATCH = "6a. scratch cells ÷ fused layer, forward + backward (CPU time)"
+SECTION_ROOFLINE = "6b. fused LSTM, share of matmul throughput (CPU time)"
 
 
 def _forward_backward(layer: nn.Module, x: torch.Tensor) -> None:
@@ -43,7 +43,7 @@ def scratch_vs_fused(archs, *, batch: int, time: int, inputs: int, hidden: int, 
         x = torch.randn(batch, time, inputs)
         timings = time_interleaved(
             {"scratch": partial(_forward_backward, scratch, x), "fused": partial(_forward_backward, fused, x)},
-            repeats=repeats, warmup=warmup,
+            repeats=repeats, warmup=warmup, clock=CPU_TIME,
         )
         rows.append(Row(
             SECTION_SCRATCH, f"{arch} (B={batch}, T={time}, H={hidden})", timings.ratio("scratch", "fused"),
@@ -101,7 +101,7 @@ def fused_lstm_roofline(*, batch: int, time: int, inputs: int, hiddens, repeats:
                 "mm forward": partial(lstm_gemms, x, w_ih, w_hh, backward=False),
                 "mm backward": partial(lstm_gemms, x, w_ih, w_hh, backward=True),
             },
-            repeats=repeats, warmup=warmup,
+            repeats=repeats, warmup=warmup, clock=CPU_TIME,
         )
         flops = lstm_flops(batch, time, inputs, hidden)
         passes = {

@@ -48,8 +48,10 @@ def markdown(rows: list[Row], machine: dict[str, str], notes: list[str], *, comm
         "",
         f"Produced by `{command}`. Every figure is measured side by side in one run: the two sides "
         "of a ratio are timed alternately (A B B A …) and each is summarised by its median, so a "
-        "noisy neighbour slows both alike. Nothing here is a timed test; `tests/test_bench.py` only "
-        "checks that the benchmark runs.",
+        "noisy neighbour slows both alike. Sections marked *CPU time* time single-threaded work by "
+        "this process's CPU time (a neighbour taking the core away adds wall time, not CPU time); "
+        "latencies, notebooks and the thread comparison are wall time. Nothing here is a timed test; "
+        "`tests/test_bench.py` only checks that the benchmark runs.",
         "",
         "## Machine",
         "",

@@ -18,7 +18,7 @@ from ..models import build_model
 from ..training import fit
 from .timing import Row, time_interleaved
 
-SECTION = "0. threads: 2 threads ÷ 1 thread (time)"
+SECTION = "0. threads: 2 threads ÷ 1 thread (wall time)"
 
 
 def with_threads(threads: int, work) -> None:

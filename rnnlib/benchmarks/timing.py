@@ -20,6 +20,12 @@ import torch
 
 from ..validation import check_int
 
+#: The clock for ratios of single-threaded work done in this process: its CPU time. On a shared
+#: machine a neighbour that takes the core away for a while adds wall time to whichever side happens
+#: to run then, but not CPU time; with one thread, CPU time is the wall time of a quiet machine.
+#: Latencies, notebooks (other processes) and the thread comparison use wall time.
+CPU_TIME = time.process_time
+
 
 @dataclass
 class Row:
@@ -61,8 +67,13 @@ class Timings:
         return statistics.median(self.seconds[name])
 
     def ratio(self, numerator: str, denominator: str) -> float:
-        """median(numerator) / median(denominator)."""
-        return self.median(numerator) / self.median(denominator)
+        """The median over rounds of numerator ÷ denominator, each pair timed back to back.
+
+        A pair shares the machine's state of the moment (a neighbour's load, the clock speed), so
+        its ratio is steadier than the ratio of two medians taken over the whole run.
+        """
+        pairs = zip(self.seconds[numerator], self.seconds[denominator], strict=True)
+        return statistics.median(a / b for a, b in pairs)
 
 
 def time_interleaved(
@@ -71,13 +82,15 @@ def time_interleaved(
     repeats: int,
     warmup: int = 1,
     setup: Callable[[str], object] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> Timings:
     """Time each zero-argument callable ``repeats`` times, alternating the order every round.
 
     Round ``r`` runs the candidates forwards when ``r`` is even and backwards when odd, so neither
     side always runs first (warm caches, a neighbour's load that comes and goes). ``warmup`` untimed
     rounds come first (first-call allocations, lazy imports). ``setup`` runs untimed before every
-    call with the candidate's name, e.g. to give it a freshly initialised model.
+    call with the candidate's name, e.g. to give it a freshly initialised model. ``clock``: wall time
+    by default; :data:`CPU_TIME` for single-threaded work in this process (see there).
     """
     repeats = check_int("repeats", repeats, low=1)
     warmup = check_int("warmup", warmup, low=0)
@@ -87,9 +100,9 @@ def time_interleaved(
         for name in names if round_ % 2 == 0 else reversed(names):
             if setup is not None:
                 setup(name)
-            start = time.perf_counter()
+            start = clock()
             candidates[name]()
-            elapsed = time.perf_counter() - start
+            elapsed = clock() - start
             if round_ >= warmup:
                 timings.seconds[name].append(elapsed)
     return timings
