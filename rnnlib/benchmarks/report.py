@@ -7,6 +7,8 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from ..plots import colors, themed
 from .timing import Row
@@ -20,7 +22,7 @@ def _value(row: Row) -> str:
         return f"{row.value:.2f}×"
     if row.unit == "%":
         return f"{row.value:.0f} %"
-    return f"{row.value:.2f} s" if row.value < 10 else f"{row.value:.1f} s"
+    return f"{row.value:.2g} s" if row.value < 0.1 else f"{row.value:.2f} s" if row.value < 10 else f"{row.value:.1f} s"
 
 
 def _sections(rows: list[Row]):
@@ -74,32 +76,30 @@ def markdown(rows: list[Row], machine: dict[str, str], notes: list[str], *, comm
 
 
 def plot_results(rows: list[Row]) -> Figure:
-    """One panel per section: a horizontal bar per case, the target as a dashed line."""
+    """One panel per section: a horizontal bar per case coloured by its verdict, the target dashed.
+    A panel whose values span more than 20× gets a log axis."""
     sections = [(section, list(section_rows)) for section, section_rows in _sections(rows)]
+    heights = [1.0 + 0.32 * len(section_rows) for _, section_rows in sections]
     with themed():
-        fig, axes = plt.subplots(
-            len(sections), 1, squeeze=False,
-            figsize=(9, sum(1.0 + 0.32 * len(r) for _, r in sections)),
-            gridspec_kw={"height_ratios": [1.0 + 0.32 * len(r) for _, r in sections]},
-        )
-        palette = colors(["met", "MISSED", "reported"])
-        for ax, (section, section_rows) in zip(axes[:, 0], sections):
+        fig, axes = plt.subplots(len(sections), 1, squeeze=False, figsize=(10, sum(heights) + 0.6),
+                                 gridspec_kw={"height_ratios": heights})
+        palette = dict(zip(("met", "MISSED", "no target"), colors(range(3)).values(), strict=True))
+        for ax, (section, section_rows) in zip(axes[:, 0], sections, strict=True):
             values = [row.value for row in section_rows]
-            bar_colors = [palette[VERDICT[row.passed] or "reported"] for row in section_rows]
-            ax.barh(range(len(values)), values, color=bar_colors)
+            verdicts = [VERDICT[row.passed] or "no target" for row in section_rows]
+            ax.barh(range(len(values)), values, color=[palette[v] for v in verdicts])
             ax.set_yticks(range(len(values)), [row.case for row in section_rows], fontsize=8)
             ax.invert_yaxis()
-            targets = {row.target for row in section_rows if row.target is not None}
-            for target in targets:
+            for target in {row.target for row in section_rows if row.target is not None}:
                 ax.axvline(target, color="black", linestyle="--", linewidth=1)
-            if section_rows[0].unit == "×" and max(values) / max(min(values), 1e-12) > 20:
+            if max(values) > 20 * min(values):
                 ax.set_xscale("log")
-            elif section_rows[0].unit == "×":
-                ax.set_xlim(0, max(values + [t * 1.05 for t in targets]) * 1.1)
             ax.set_xlabel(UNIT_AXIS[section_rows[0].unit], fontsize=9)
-            ax.set_ylabel("case", fontsize=9)
             ax.set_title(section, fontsize=10, loc="left")
-        fig.tight_layout()
+        handles = [Patch(color=color, label=label) for label, color in palette.items()]
+        handles.append(Line2D([], [], color="black", linestyle="--", label="target"))
+        fig.legend(handles=handles, loc="upper center", ncol=4, frameon=False)
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / (sum(heights) + 0.6)))
     return fig
 
 
