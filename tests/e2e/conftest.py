@@ -22,7 +22,7 @@ from labdriver import CHROMIUM, CHROMIUM_ARGS, LabServer, NotebookPage, StepTimi
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 OUTPUT = ROOT / "test-output" / "e2e"
-FIXTURE, BROKEN, LABS = "e2e_fixture.ipynb", "e2e_broken.ipynb", "e2e_labs.ipynb"
+FIXTURE, BROKEN = "e2e_fixture.ipynb", "e2e_broken.ipynb"
 # for the terminal summary: (test, timing) of every control change, (test, notebook, seconds) of every Run All
 TIMINGS: list[tuple[str, StepTiming]] = []
 RUN_ALL: list[tuple[str, str, float]] = []
@@ -61,22 +61,22 @@ display(lab)
 
 def write_fixture_notebook(path: Path, broken: bool = False) -> None:
     """The harness's own tiny lab: an IntSlider, a Label readout, a matplotlib plot redrawn by
-    ``interactive_output``. ``broken=True``: both callbacks raise after the first change."""
+    ``interactive_output``, after a cell tagged ``raises-exception``. ``broken=True``: both callbacks
+    raise after the first change, and a last cell shows a view of a widget model that does not exist."""
     draw_fault = 'if frequency != 2:\n        raise RuntimeError("deliberately broken draw")\n    '
     show_fault = 'if change["new"] != 2:\n        raise RuntimeError("deliberately broken observer")\n    '
     source = FIXTURE_SOURCE.format(draw_fault=draw_fault if broken else "",
                                    show_fault=show_fault if broken else "")
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, path)
-
-
-def write_labs_notebook(path: Path) -> None:
-    """rnnlib's three labs at their defaults (the gate lab untrained: faster), one per cell."""
-    cells = ["from rnnlib.notebook import setup\nfrom rnnlib.widgets import clipping_lab, gate_lab, gradient_flow_lab"
-             "\n\nsetup(seed=0)",
-             "gradient_flow_lab()", "clipping_lab()", "gate_lab(trained=False)"]
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells])
+    # a cell meant to raise (tag honoured by nbval, nbclient and JupyterLab): its traceback is no problem
+    expected_error = nbformat.v4.new_code_cell('int("seven")  # a ValueError, on purpose',
+                                               metadata={"tags": ["raises-exception"]})
+    cells = [expected_error, nbformat.v4.new_code_cell(source)]
+    if broken:  # a view of a widget model that does not exist: JupyterLab says "Error displaying widget"
+        cells.append(nbformat.v4.new_code_cell(
+            "from IPython.display import display\n\n"
+            'view = {"model_id": "no-such-model", "version_major": 2, "version_minor": 0}\n'
+            'display({"application/vnd.jupyter.widget-view+json": view}, raw=True)'))
+    notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, path)
 
@@ -108,7 +108,6 @@ def lab_server(tmp_path_factory):
         shutil.copytree(ROOT / "data", base / "data")
     write_fixture_notebook(root / FIXTURE)
     write_fixture_notebook(root / BROKEN, broken=True)
-    write_labs_notebook(root / LABS)
     jupyter = Path(sys.executable).with_name("jupyter")
     # A CI runner that gives up sends SIGTERM: turn it into KeyboardInterrupt, which pytest answers by
     # running the teardowns, so the server is stopped then too.

@@ -6,13 +6,15 @@ Selectors were checked against JupyterLab 4.6 and ipywidgets 8.1 (see notebook-c
 
 - ``LabServer``: ``jupyter lab`` on 127.0.0.1 with a random free port and token, in its own process
   group, with its own config/settings/runtime folders; ``stop()`` always leaves no process behind.
-- ``NotebookPage``: one notebook in one browser tab; collects JavaScript console errors and scans
-  cell outputs for "Error displaying widget" and Python tracebacks (``problems()``).
+- ``NotebookPage``: one notebook in one browser tab; ``problems()`` lists JavaScript console errors,
+  "Error displaying widget" and Python tracebacks in cell outputs (cells tagged raises-exception
+  excepted), exceptions raised in widget callbacks (read from the kernel's websocket messages) and
+  tracebacks in the server's log. Requests to any other host than the server are refused.
 - ``ImageWatch``: records, inside the page, every change of the images under a widget, with
   ``performance.now()`` time stamps, so the time from releasing a control to the new plot is
   measured in the browser itself rather than by Python polling.
-- Control helpers: ``control``, ``readout``, ``type_into_readout``, ``press_slider_keys``, ``drag_slider``,
-  ``select_option``.
+- Control helpers: ``control``, ``readout``, ``type_into_readout``, ``press_slider_keys``,
+  ``drag_slider``, ``set_checkbox``, ``click_button``, ``enter_text``, ``wait_for_text``.
 """
 
 from __future__ import annotations
@@ -470,11 +472,6 @@ def drag_slider(control, fraction: float) -> None:
     page.mouse.down()
     page.mouse.move(track["x"] + fraction * track["width"], handle["y"] + handle["height"] / 2, steps=8)
     page.mouse.up()
-
-
-def select_option(dropdown, label: str) -> None:
-    """Pick ``label`` in an ipywidgets Dropdown (its ``.widget-dropdown`` element)."""
-    dropdown.locator("select").select_option(label=label)
 
 
 def set_checkbox(checkbox, on: bool = True) -> None:

@@ -9,7 +9,7 @@ import re
 
 import nbformat
 import pytest
-from conftest import LABS, NOTEBOOKS
+from conftest import NOTEBOOKS
 from labdriver import (
     ImageWatch,
     click_button,
@@ -156,10 +156,3 @@ def test_gate_lab_is_in_the_course():
         pytest.skip("notebooks/02_gru.ipynb or 03_lstm.ipynb does not exist yet")
     assert any(GATE in labs_in(NOTEBOOKS / name) for name in names), f"no gate lab in {names}"
 
-
-def test_labs_outside_the_course(open_notebook):
-    """The three labs on their own (conftest's e2e_labs.ipynb): they work whatever the notebooks do."""
-    notebook = open_notebook(LABS)
-    notebook.run_all()
-    exercise_labs(notebook, LAB_STEPS)
-    notebook.assert_no_problems()
