@@ -49,9 +49,11 @@ def markdown(rows: list[Row], machine: dict[str, str], notes: list[str], *, comm
         "# rnnlib benchmarks",
         "",
         f"Produced by `{command}`. Every figure is measured side by side in one run: the two sides "
-        "of a ratio are timed alternately (A B B A …) and each is summarised by its median, so a "
-        "noisy neighbour slows both alike. Sections marked *CPU time* time single-threaded work by "
-        "this process's CPU time (a neighbour taking the core away adds wall time, not CPU time); "
+        "of a ratio are timed alternately (A B B A …), a ratio is the median over rounds of each "
+        "back-to-back pair, a time the median over repetitions, so a noisy neighbour slows both "
+        "sides alike. Sections marked *CPU time* time single-threaded work by "
+        "the CPU time of the thread doing it (a neighbour taking the core away adds wall time, not CPU "
+        "time); "
         "latencies, notebooks and the thread comparison are wall time. Nothing here is a timed test; "
         "`tests/test_bench.py` only checks that the benchmark runs.",
         "",
@@ -59,6 +61,7 @@ def markdown(rows: list[Row], machine: dict[str, str], notes: list[str], *, comm
         "",
         *[f"- {key}: {value}" for key, value in machine.items()],
         "",
+        *summary(rows),
         "## Results",
         "",
     ]
@@ -73,6 +76,17 @@ def markdown(rows: list[Row], machine: dict[str, str], notes: list[str], *, comm
         out += ["## Notes", "", *[f"- {note}" for note in notes], ""]
     out += [f"![benchmark results]({image})", ""]
     return "\n".join(out)
+
+
+def summary(rows: list[Row]) -> list[str]:
+    """Markdown lines: how many targets were met, and each one missed."""
+    judged = [row for row in rows if row.passed is not None]
+    missed = [row for row in judged if not row.passed]
+    lines = ["## Summary", "", f"{len(judged) - len(missed)} of {len(judged)} figures with a target met it."]
+    if missed:
+        lines += ["", "Missed:", ""]
+        lines += [f"- {row.section}: {row.case}: {_value(row)} (target {row.target_text})" for row in missed]
+    return lines + [""]
 
 
 def plot_results(rows: list[Row]) -> Figure:

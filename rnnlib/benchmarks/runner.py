@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from ..compare import ARCHS
 from ..data import sentiment_task
 from ..training import set_threads
@@ -63,6 +65,8 @@ def run_benchmarks(
     """
     sizes = QUICK if quick else FULL
     threads = set_threads(threads)
+    # the first optimiser a process builds imports torch's compiler stack (about 1.5 s): not timed
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
     machine = machine_description(threads)
     task = sentiment_task(n=sizes.sentences)
     notes: list[str] = []
@@ -80,6 +84,9 @@ def run_benchmarks(
     # quick: the layer only; a 2-thread training epoch can take seconds when the other core is busy
     section("thread scaling", lambda: thread_scaling(
         None if quick else task, hidden=sizes.thread_hidden, time=sizes.time, **reps))
+    slowdown = "–".join(sorted({f"{row.value:.3g}" for row in rows}, key=float))
+    notes.append(f"threads: this run used {threads}; 2 threads took {slowdown}× the time of 1 (section 0), which is "
+                 "why rnnlib.set_threads() defaults to 1")
     section("training-loop overhead", lambda: training_overhead.training_overhead(
         task, ARCHS, epochs=sizes.epochs, repeats=sizes.training_repeats, warmup=sizes.warmup))
     section("diagnostics cost", lambda: diagnostics_cost.diagnostics_cost(

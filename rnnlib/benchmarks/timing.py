@@ -20,11 +20,13 @@ import torch
 
 from ..validation import check_int
 
-#: The clock for ratios of single-threaded work done in this process: its CPU time. On a shared
-#: machine a neighbour that takes the core away for a while adds wall time to whichever side happens
-#: to run then, but not CPU time; with one thread, CPU time is the wall time of a quiet machine.
+#: The clock for ratios of single-threaded work: the CPU time of the calling thread, where torch does
+#: all the work with one thread (forward, autograd's backward, the optimiser). On a shared machine a
+#: neighbour that takes the core away for a while adds wall time to whichever side happens to run
+#: then, but not CPU time; with one thread, CPU time is the wall time of a quiet machine. Not the
+#: process's CPU time: an idle OpenMP worker left from a 2-thread run spins and would be counted.
 #: Latencies, notebooks (other processes) and the thread comparison use wall time.
-CPU_TIME = time.process_time
+CPU_TIME = time.thread_time
 
 
 @dataclass
