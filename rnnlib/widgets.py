@@ -142,8 +142,13 @@ class Lab:
     def _run(self, generation: int) -> None:
         if generation != self._generation:
             return  # a newer request superseded this one
-        with self.output:  # in a kernel an unexpected error shows here instead of being lost
+        try:
             self.update()
+        except Exception as error:
+            # a debounced redraw runs after the slider's message was handled, so JupyterLab would send
+            # the traceback to its log console: say it in the lab itself, then let it propagate
+            self.readout.value = _span("rnnlib-error", f"⚠ the lab failed: {type(error).__name__}: {error}")
+            raise
 
     # -- drawing -----------------------------------------------------------------------------------
     def update(self):

@@ -94,6 +94,20 @@ def test_an_invalid_value_shows_a_message_not_a_traceback():
     assert "rnnlib-error" not in lab.readout.value and lab.last_result.settings["hidden_dim"] == 16
 
 
+def test_an_unexpected_failure_in_a_redraw_is_said_in_the_lab(monkeypatch):
+    lab = widgets.gradient_flow_lab(**SMALL)
+    before = image(lab)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("deliberately broken")
+
+    monkeypatch.setattr(labs, "grad_flow", broken)
+    with pytest.raises(RuntimeError):
+        lab._run(lab._generation)  # what the debounced callback runs
+    assert 'class="rnnlib-error"' in lab.readout.value and "deliberately broken" in lab.readout.value
+    assert image(lab) == before
+
+
 @pytest.mark.parametrize(
     ("make", "kwargs", "name"),
     [(widgets.gradient_flow_lab, dict(hidden_dim=1000), "hidden_dim"),
