@@ -15,6 +15,14 @@ from .timing import Row
 
 UNIT_AXIS = {"×": "ratio (×)", "s": "time (s)", "%": "share of torch.mm throughput (%)"}
 VERDICT = {True: "met", False: "MISSED", None: ""}
+METHOD = (
+    "Every figure is measured side by side in one run: the two sides of a ratio are timed alternately "
+    "(A B B A …) and a ratio is the median over rounds of each back-to-back pair; a time is the median "
+    "over repetitions. Sections marked *CPU time* count the CPU time of the thread doing the work (one "
+    "torch thread): a neighbour taking the core away adds wall time, not CPU time. Latencies, notebooks "
+    "and the thread comparison are wall time. Nothing here is a timed test: `tests/test_bench.py` only "
+    "checks that the benchmark runs."
+)
 
 
 def _value(row: Row) -> str:
@@ -22,7 +30,8 @@ def _value(row: Row) -> str:
         return f"{row.value:.2f}×"
     if row.unit == "%":
         return f"{row.value:.0f} %"
-    return f"{row.value:.2g} s" if row.value < 0.1 else f"{row.value:.2f} s" if row.value < 10 else f"{row.value:.1f} s"
+    digits = 2 if row.value < 0.1 else 3  # 0.0083 s, 0.56 s, 17.9 s
+    return f"{row.value:.{digits}g} s"
 
 
 def _sections(rows: list[Row]):
@@ -48,14 +57,7 @@ def markdown(rows: list[Row], machine: dict[str, str], notes: list[str], *, comm
     out = [
         "# rnnlib benchmarks",
         "",
-        f"Produced by `{command}`. Every figure is measured side by side in one run: the two sides "
-        "of a ratio are timed alternately (A B B A …), a ratio is the median over rounds of each "
-        "back-to-back pair, a time the median over repetitions, so a noisy neighbour slows both "
-        "sides alike. Sections marked *CPU time* time single-threaded work by "
-        "the CPU time of the thread doing it (a neighbour taking the core away adds wall time, not CPU "
-        "time); "
-        "latencies, notebooks and the thread comparison are wall time. Nothing here is a timed test; "
-        "`tests/test_bench.py` only checks that the benchmark runs.",
+        f"Produced by `{command}`. {METHOD}",
         "",
         "## Machine",
         "",
