@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 
 from .data import Task, adding_task, long_range_task, sentiment_task
 from .models import ARCHITECTURES, RecurrentClassifier, build_model, count_parameters
-from .plots import plot_comparison
+from .plots import plot_comparison, plot_sweep
 from .training import History, fit, set_seed
 from .validation import check_choice, check_float, check_int
 
@@ -41,10 +41,11 @@ class CompareSettings:
     """Everything one comparison run depends on.
 
     ``clip``: global gradient-norm limit (``None``: no clipping). ``forget_bias``: LSTM/BiLSTM
-    forget-gate bias (``None``: PyTorch's initialisation). ``seed``: model initialisation and batch
-    order, reset before each model. ``distance``/``length``/``n_train`` shape the long-range/adding
-    data (``n_train=None``: the generator's default); the datasets use their generators' fixed seeds,
-    so every model sees the same data.
+    forget-gate bias (``None``: PyTorch's initialisation). ``num_layers``/``dropout``: stacked
+    recurrent layers, and the dropout between them and before the output layer. ``seed``: model
+    initialisation and batch order, reset before each model. ``distance``/``length``/``n_train``
+    shape the long-range/adding data (``n_train=None``: the generator's default); the datasets use
+    their generators' fixed seeds, so every model sees the same data.
     """
 
     epochs: int = 20
@@ -54,6 +55,8 @@ class CompareSettings:
     lr: float = 1e-3
     clip: float | None = 5.0
     forget_bias: float | None = None
+    num_layers: int = 1
+    dropout: float = 0.0
     seed: int = 42
     distance: int = 50
     length: int = 100
@@ -74,6 +77,8 @@ class CompareSettings:
             lr=check_float("lr", self.lr, low=0.0, high=100.0, low_open=True),
             clip=clip,
             forget_bias=forget_bias,
+            num_layers=check_int("num_layers", self.num_layers, low=1, high=16),
+            dropout=check_float("dropout", self.dropout, low=0.0, high=1.0, high_open=True),
             seed=check_int("seed", self.seed, low=0, high=2**32 - 1),
             distance=check_int("distance", self.distance, low=0, high=2000),
             length=check_int("length", self.length, low=2, high=5000),
@@ -165,8 +170,8 @@ def run_comparison(
         set_seed(settings.seed)  # the original script's reset: each model starts from the same seed
         forget_bias = settings.forget_bias if arch in FORGET_GATE_ARCHS else None
         model = models[arch] = build_model(
-            arch, embed_dim=settings.embed_dim, hidden_dim=settings.hidden_dim,
-            forget_bias=forget_bias, **data.model_kwargs(),
+            arch, embed_dim=settings.embed_dim, hidden_dim=settings.hidden_dim, num_layers=settings.num_layers,
+            dropout=settings.dropout, forget_bias=forget_bias, **data.model_kwargs(),
         )
         params[arch] = count_parameters(model)
         say(f"\n{MODEL_NAMES[arch]} ({params[arch]:,} parameters, {init_name(arch, settings)})")
@@ -184,6 +189,78 @@ def run_comparison(
     }
     say("\n" + summary_table(result))
     return result
+
+
+def sweep(
+    setting: str,
+    values: Sequence,
+    task: str = "long-range",
+    archs: Sequence[str] = ARCHS,
+    *,
+    progress: bool = False,
+    **overrides,
+) -> dict:
+    """:func:`run_comparison` once per value of one setting: ``{value: result}``, in ``values``' order.
+
+    ``setting``: a :class:`CompareSettings` field the task uses (e.g. ``"distance"``, ``"hidden_dim"``,
+    ``"lr"``); ``overrides``: the other settings, the same for every value. Accuracy against
+    dependency distance, for example, is ``sweep("distance", (5, 10, 20, 40))``.
+    """
+    if setting in overrides:
+        raise ValueError(f"{setting} is the swept setting: give its values in values, not as an override")
+    values = list(values)
+    if not values or any(values.count(v) > 1 for v in values):
+        raise ValueError(f"values must hold at least one value of {setting}, each once; got {values}")
+    for value in values:  # every value and setting checked before any training
+        settings_for(task, **{setting: value}, **overrides)
+    return {value: run_comparison(task, archs, progress=progress, **{setting: value}, **overrides)
+            for value in values}
+
+
+def _check_sweep(results) -> None:
+    if not isinstance(results, dict) or not results or not all(
+            isinstance(r, dict) and "histories" in r for r in results.values()):
+        raise ValueError("results must be what sweep returned: a non-empty dict of value → run_comparison result")
+
+
+def sweep_finals(results: dict) -> dict[str, dict]:
+    """Final test accuracy (or MSE) of a :func:`sweep`: ``{arch: {value: metric}}``."""
+    _check_sweep(results)
+    archs = next(iter(results.values()))["histories"]
+    return {arch: {value: result["histories"][arch].test_metric[-1] for value, result in results.items()}
+            for arch in archs}
+
+
+def sweep_table(results: dict, setting: str) -> str:
+    """The rows of a :func:`sweep` result: per value of ``setting``, each model's final test accuracy
+    (or MSE) and training seconds."""
+    finals = sweep_finals(results)
+    metric = next(iter(results.values()))["histories"][next(iter(finals))].metric
+    column = "test acc" if metric == "accuracy" else "test MSE"
+    rows = [f"{setting:>12}" + "".join(f"{MODEL_NAMES[arch] + ' ' + column:>22}" for arch in finals)]
+    for value, result in results.items():
+        cells = []
+        for arch in finals:
+            final = finals[arch][value]
+            shown = f"{100 * final:.1f}%" if metric == "accuracy" else f"{final:.4f}"
+            cells.append(f"{shown} ({result['seconds'][arch]:.1f} s)")
+        rows.append(f"{'off' if value is None else format(value, 'g'):>12}" + "".join(f"{c:>22}" for c in cells))
+    return "\n".join(rows)
+
+
+def sweep_chart(results: dict, xlabel: str, *, title: str | None = None) -> Figure:
+    """Final test metric against the swept setting (numbers), one line per model; ``xlabel`` names the
+    setting and its unit. Classification draws chance (the share of the commonest test label)."""
+    _check_sweep(results)
+    first = next(iter(results.values()))
+    histories = first["histories"]
+    metric = next(iter(histories.values())).metric
+    chance = None
+    if metric == "accuracy":
+        labels = first["task"].test.y
+        chance = float(labels.bincount().max()) / len(labels)
+    finals = {MODEL_NAMES[arch]: points for arch, points in sweep_finals(results).items()}
+    return plot_sweep(finals, xlabel=xlabel, metric=metric, chance=chance, title=title)
 
 
 def comparison_chart(result: dict, *, path=None) -> Figure:

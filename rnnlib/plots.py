@@ -170,6 +170,52 @@ def plot_comparison(
         return _finish(fig, title, path)
 
 
+def plot_sweep(
+    finals: Mapping[str, Mapping[float, float]],
+    *,
+    xlabel: str,
+    metric: str = "accuracy",
+    chance: float | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """A final test metric against one setting, one line per label: e.g. test accuracy against the
+    dependency distance for each architecture (``rnnlib.compare.sweep``).
+
+    ``finals``: label → {setting value → final test metric}, the values numbers; ``xlabel`` names the
+    setting with its unit. ``chance``: the level a model reaches by guessing (0.5 for two balanced
+    classes), drawn dotted. Markers differ per label, so lines that lie on top of each other stay
+    visible.
+    """
+    if not isinstance(finals, Mapping) or not finals:
+        raise ValueError("finals must be a non-empty dict of label → {setting value: metric}")
+    for label, points in finals.items():
+        if not isinstance(points, Mapping) or not points:
+            raise ValueError(f"finals[{label!r}] must be a non-empty dict of setting value → metric")
+    if chance is not None:
+        chance = check_float("chance", chance)
+    palette = colors(finals)
+    markers = "osD^vP*X"
+    ticks = sorted({float(v) for points in finals.values() for v in points})
+    with themed():
+        fig, ax = _ready_axes(ax, figsize=(7, 4.5))
+        for index, (label, points) in enumerate(finals.items()):
+            xs = sorted(points)
+            ax.plot(xs, [points[x] for x in xs], marker=markers[index % len(markers)], markersize=7,
+                    linewidth=1.8, color=palette[label], label=label, alpha=0.9)
+        if chance is not None:
+            ax.axhline(chance, color="grey", linestyle=":", linewidth=1.2,
+                       label=f"chance ({_format_value(chance, metric)})")
+        ax.set_xticks(ticks)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.set(xlabel=xlabel, ylabel=f"final {metric_label(metric)}")
+        if metric == "accuracy":
+            ax.set_ylim(0, 1.05)
+            _metric_axis(ax, metric)
+        ax.legend(fontsize="small")
+        return _finish(fig, title, None)
+
+
 # --- gradient and Jacobian norms over time ------------------------------------------------------
 
 
