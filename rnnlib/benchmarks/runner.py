@@ -20,7 +20,7 @@ from ..data import sentiment_task
 from ..training import set_threads
 from . import DEFAULT_OUT, diagnostics_cost, kernels, notebook_run, seed_run, training_overhead, widget_latency
 from .report import format_table, write_results
-from .threads import thread_scaling
+from .threads import thread_note, thread_scaling
 from .timing import Row, machine_description
 
 
@@ -84,9 +84,7 @@ def run_benchmarks(
     # quick: the layer only; a 2-thread training epoch can take seconds when the other core is busy
     section("thread scaling", lambda: thread_scaling(
         None if quick else task, hidden=sizes.thread_hidden, time=sizes.time, **reps))
-    slowdown = "–".join(sorted({f"{row.value:.3g}" for row in rows}, key=float))
-    notes.append(f"threads: this run used {threads}; 2 threads took {slowdown}× the time of 1 (section 0), which is "
-                 "why rnnlib.set_threads() defaults to 1")
+    notes.append(thread_note(rows, threads))
     section("training-loop overhead", lambda: training_overhead.training_overhead(
         task, ARCHS, epochs=sizes.epochs, repeats=sizes.training_repeats, warmup=sizes.warmup))
     section("diagnostics cost", lambda: diagnostics_cost.diagnostics_cost(
