@@ -367,8 +367,28 @@ def _panel_style(name: str) -> tuple[dict, str]:
     return dict(_GATE_SCALES[_GATE_KINDS.get(name, "gate")]), _GATE_TITLES.get(name, name)
 
 
+def _heatmap(ax, values: np.ndarray, scale: dict, xlabels: list[str], ylabels: list[str]) -> None:
+    """A seaborn-style heatmap of ``values: (rows, columns)`` (row 0 on top, NaN left blank) with a
+    labelled colour bar. ``seaborn.heatmap`` draws the whole figure once per call to check whether its
+    labels overlap; with one panel per gate that was most of a gate-lab redraw, so draw it directly."""
+    values = np.ma.masked_invalid(values)
+    label, center = scale.pop("label"), scale.pop("center", None)
+    if center is not None:  # a diverging scale symmetric about ``center``
+        spread = float(np.abs(values - center).max()) if values.count() else 0.0
+        spread = spread or 1.0
+        scale.update(vmin=center - spread, vmax=center + spread)
+    cmap = sns.color_palette(scale.pop("cmap"), as_cmap=True)
+    mesh = ax.pcolormesh(values, cmap=cmap, **scale)
+    rows, columns = values.shape
+    ax.set(xlim=(0, columns), ylim=(rows, 0))
+    ax.set_xticks(np.arange(columns) + 0.5, xlabels)
+    ax.set_yticks(np.arange(rows) + 0.5, ylabels)
+    ax.grid(False)
+    ax.figure.colorbar(mesh, ax=ax, label=label)
+
+
 def plot_gate_heatmap(gates, *, tokens: list[str] | None = None, title: str | None = None) -> Figure:
-    """Gate activations per step as seaborn heatmaps: x = time step (labelled with ``tokens``),
+    """Gate activations per step as heatmaps: x = time step (labelled with ``tokens``),
     y = hidden unit, colour 0–1 ("gate activation").
 
     ``gates``: one array ``(time, hidden)``, or name → ``(time, hidden)`` (e.g. one sequence of
@@ -401,15 +421,15 @@ def plot_gate_heatmap(gates, *, tokens: list[str] | None = None, title: str | No
         if tokens is not None else [str(t + 1) if t % step == 0 else "" for t in range(time)]
     )
     hidden = max(a.shape[1] for a in arrays.values())
+    unit_step = max(1, -(-hidden // 16))  # at most ~16 unit labels
+    units = [str(u) if u % unit_step == 0 else "" for u in range(hidden)]
     with themed():
         panel_height = min(1.2 + 0.1 * hidden, 4.0)
         fig, axes = plt.subplots(len(arrays), 1, squeeze=False, sharex=True,
                                  figsize=(max(6.0, 0.4 * time + 2.5), panel_height * len(arrays) + 1.2))
         for ax, (name, array) in zip(axes[:, 0], arrays.items(), strict=True):
             scale, panel_title = _panel_style(name)
-            label = scale.pop("label")
-            sns.heatmap(array.T, ax=ax, xticklabels=ticks, yticklabels="auto",
-                        cbar_kws={"label": label}, **scale)
+            _heatmap(ax, array.T, scale, ticks, units[: array.shape[1]])
             ax.set(ylabel="hidden unit (index)", title=panel_title)
             ax.tick_params(axis="y", rotation=0)
         bottom = axes[-1, 0]  # the panels share the time axis: label it once, at the bottom
