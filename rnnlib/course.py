@@ -1,9 +1,9 @@
 """Course maintenance: keep the notebooks' links in step with README.md, and run the notebooks.
 
 The repository URL is written once, in README.md, on the line marked ``<!-- repository-url -->``.
-Every notebook's badge cell and Colab install line are generated from it: after changing the URL
-for a fork, run ``make links`` (``python -m rnnlib course links``). ``make notebooks`` re-executes
-every notebook top to bottom in a fresh kernel and stores the outputs.
+README's badge block and every notebook's badge cell and Colab install line are generated from it:
+after changing the URL for a fork, run ``make links`` (``python -m rnnlib.course links``).
+``make notebooks`` re-executes every notebook top to bottom in a fresh kernel and stores the outputs.
 """
 
 from __future__ import annotations
@@ -59,11 +59,24 @@ def setup_source(readme: Path = README) -> str:
     )
 
 
+_README_BADGES = re.compile(r"(<!-- badges -->\n).*?(\n<!-- /badges -->)", re.DOTALL)
+
+
 def sync_links(notebook_dir: Path = NOTEBOOK_DIR, readme: Path = README) -> list[Path]:
-    """Rewrite the tagged badge and set-up cells of every notebook; returns the files changed."""
+    """Rewrite README's badge block and the tagged badge and set-up cells of every notebook from
+    README's repository line; returns the files changed."""
     import nbformat
 
     changed = []
+    text = Path(readme).read_text(encoding="utf-8")
+    if not _README_BADGES.search(text):
+        raise ValueError(f"{readme} has no '<!-- badges -->' ... '<!-- /badges -->' block")
+    first = sorted(Path(notebook_dir).glob("*.ipynb"))
+    block = badges(first[0].name if first else "01_vanilla_rnn.ipynb", readme)
+    updated = _README_BADGES.sub(lambda m: m.group(1) + block + m.group(2), text)
+    if updated != text:
+        Path(readme).write_text(updated, encoding="utf-8")
+        changed.append(Path(readme))
     for path in sorted(Path(notebook_dir).glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         before = nbformat.writes(nb)
