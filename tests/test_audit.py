@@ -193,6 +193,20 @@ def test_speed_verdict_and_wall_clock_order():
     assert audit.speed_verdict({"rnn": 1, "gru": 5, "lstm": 4, "bilstm": 8}).verdict == NOT_CONFIRMED
     with pytest.raises(ValueError, match="missing"):
         audit.speed_verdict({"rnn": 1, "gru": 3})
+    operations = audit.multiply_adds(V)
+    mixed = {"rnn": False, "gru": False, "lstm": True, "bilstm": True}
+    verdict = audit.speed_verdict(operations, mixed)
+    assert verdict.verdict == PARTLY and "LSTM, BiLSTM run as one fused kernel" in verdict.evidence
+    assert audit.speed_verdict(operations, dict.fromkeys(mixed, True)).verdict == CONFIRMED
+    with pytest.raises(ValueError, match="missing"):
+        audit.speed_verdict(operations, {"lstm": True})
+
+
+def test_fused_layers_reads_the_kernels_from_the_autograd_graph():
+    fused = audit.fused_layers()
+    assert set(fused) == {"rnn", "gru", "lstm", "bilstm"} and fused["lstm"] == fused["bilstm"]
+    # on CPU torch loops nn.RNN and nn.GRU step by step: no fused kernel for them
+    assert not fused["rnn"] and not fused["gru"]
     measured = {"rnn": 0.2, "gru": 0.33, "lstm": 0.27, "bilstm": 0.66}
     assert audit.wall_clock_order(measured) == "RNN < LSTM < GRU < BiLSTM (not the claimed order)"
     assert audit.wall_clock_order({"rnn": 1, "gru": 2, "lstm": 3}) == "RNN < GRU < LSTM (the claimed order)"
