@@ -10,7 +10,7 @@ import torch
 from ..diagnostics import decay_ratio
 from ..models import build_model, count_parameters
 from . import solutions
-from .framework import AnswerProblem, Exercise, as_number, call_answer, describe, seeded
+from .framework import AnswerProblem, Exercise, as_number, call_answer, describe, known_mistake, seeded
 
 
 class BiLSTMLSTMRatioExercise(Exercise):
@@ -65,10 +65,7 @@ same sizes and one layer. The check counts the parameters of real models of seve
             "features: its weight is (output_dim, 2 × hidden_dim).",
             total / total2: "That is LSTM / BiLSTM: the exercise asks for BiLSTM / LSTM.",
         }
-        for value, message in known.items():
-            if math.isclose(got, value, rel_tol=1e-9):
-                return message
-        return (
+        return known_mistake(got, known) or (
             f"Your ratio is {got:.6g}; the BiLSTM has {total2} parameters (embedding {embedding}, LSTM {rnn2}, "
             f"output layer {fc2}) and the LSTM {total} (embedding {embedding}, LSTM {rnn}, output layer {fc}): "
             f"{total2 / total:.6g}."
@@ -126,10 +123,7 @@ Write `per_step_factor(norms)` that returns this $\rho$ (a float) for a 1-D floa
             float(step_ratios.mean()): "You averaged the step-to-step ratios. Their *product* is the decay ratio, so "
             "the factor per step is their geometric mean: the (T − 1)-th root of the product.",
         }
-        for value, message in known.items():
-            if math.isclose(got, value, rel_tol=1e-6):
-                return message
-        return (
+        return known_mistake(got, known, rel_tol=1e-6) or (
             f"Your factor is {got:.6g}; the curve's decay ratio is {ratio:.3g} over T − 1 = {time - 1} steps, "
             f"which gives ρ = {expected:.6g}."
         )

@@ -12,6 +12,7 @@ In Jupyter everything is shown as Markdown; anywhere else it is printed as plain
 from __future__ import annotations
 
 import inspect
+import math
 import numbers
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -248,6 +249,12 @@ def reorder_gates(tensors: Iterable[Tensor], order: tuple[int, ...]) -> tuple[Te
     """Restack the gate blocks of stacked weights/biases (dim 0) in ``order``: a learner who reads the gates
     in the wrong order computes what the right code computes with the blocks reordered."""
     return tuple(torch.cat([t.chunk(len(order), dim=0)[i] for i in order]) for t in tensors)
+
+
+def known_mistake(got: float, known: dict[float, str], *, rel_tol: float = 1e-9) -> str | None:
+    """The message for the first value in ``known`` (typical wrong answer → what went wrong) that
+    ``got`` equals to ``rel_tol``, or ``None``."""
+    return next((message for value, message in known.items() if math.isclose(got, value, rel_tol=rel_tol)), None)
 
 
 def as_number(name: str, got, case: str = "") -> float:

@@ -16,6 +16,7 @@ from .framework import (
     as_number,
     call_answer,
     describe,
+    known_mistake,
     reorder_gates,
     step_cases,
     tensor_problem,
@@ -137,10 +138,9 @@ parameters of `nn.GRU(input_size, hidden_size)` divided by that of `nn.LSTM(inpu
             lstm / gru: "That is LSTM / GRU: the exercise asks for GRU / LSTM.",
             1 - gru / lstm: "That is the saving, 1 − ratio: the exercise asks for the ratio GRU / LSTM.",
         }
-        for value, message in known.items():
-            if abs(got - value) < 1e-9:
-                return message
-        return f"Your ratio is {got:.4g}; nn.GRU has {gru} parameters and nn.LSTM {lstm}: {gru / lstm:.4g}."
+        return known_mistake(got, known) or (
+            f"Your ratio is {got:.4g}; nn.GRU has {gru} parameters and nn.LSTM {lstm}: {gru / lstm:.4g}."
+        )
 
 
 gru_step_exercise = GRUStepExercise()
