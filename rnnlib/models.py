@@ -156,16 +156,20 @@ class RecurrentClassifier(nn.Module):
             return torch.cat([h_n[-2], h_n[-1]], dim=-1)
         return read_last(self.encode(x, lengths), lengths, self.hidden_dim, self.bidirectional)
 
+    def head(self, features: Tensor) -> Tensor:
+        """``(batch, D*H)`` features → ``(batch, output_dim)``: dropout, then the output layer ``fc``."""
+        return self.fc(self.dropout(features))
+
     def readout(self, encoded: Tensor, lengths: Tensor | None = None) -> Tensor:
-        """Top-layer states ``(batch, time, D*H)`` → outputs ``(batch, output_dim)``: the head alone, so
-        diagnostics that unroll the recurrence themselves reuse the model's own readout."""
-        return self.fc(self.dropout(read_last(encoded, lengths, self.hidden_dim, self.bidirectional)))
+        """Top-layer states ``(batch, time, D*H)`` → outputs ``(batch, output_dim)``, so diagnostics that
+        unroll the recurrence themselves reuse the model's own readout."""
+        return self.head(read_last(encoded, lengths, self.hidden_dim, self.bidirectional))
 
     def forward(self, x: Tensor, lengths=None) -> Tensor:
         lengths = self.check_input(x, lengths)
         if lengths is not None:
             lengths = lengths.to(x.device)
-        return self.fc(self.dropout(self.features(x, lengths)))
+        return self.head(self.features(x, lengths))
 
 
 def _pack(inputs: Tensor, lengths: Tensor):
