@@ -15,17 +15,11 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from .architectures import ARCHITECTURES
 from .cells import GRU_VARIANTS, ScratchRecurrent
 from .initialization import set_forget_bias, set_spectral_radius
 from .validation import check_choice, check_float, check_int, check_lengths
 
-#: architecture name → (torch mode, bidirectional)
-ARCHITECTURES = {
-    "rnn": ("RNN_TANH", False),
-    "gru": ("GRU", False),
-    "lstm": ("LSTM", False),
-    "bilstm": ("LSTM", True),
-}
 IMPLEMENTATIONS = ("torch", "scratch")
 _TORCH_LAYERS = {"RNN_TANH": nn.RNN, "GRU": nn.GRU, "LSTM": nn.LSTM}
 
@@ -70,7 +64,7 @@ class RecurrentClassifier(nn.Module):
         check_choice("gru_variant", gru_variant, GRU_VARIANTS)
         if gru_variant != "torch" and (self.arch != "gru" or impl != "scratch"):
             raise ValueError('gru_variant="cho" exists only for arch "gru" with impl="scratch"')
-        mode, bidirectional = ARCHITECTURES[self.arch]
+        mode, bidirectional = ARCHITECTURES[self.arch].mode, ARCHITECTURES[self.arch].bidirectional
 
         if vocab_size is not None:
             self.vocab_size = check_int("vocab_size", vocab_size, low=2)
