@@ -23,7 +23,7 @@ lab: $(STAMP)
 test: test-unit test-notebooks
 
 test-unit: $(STAMP)
-	$(PY) -m ruff check rnnlib tests
+	$(PY) -m ruff check rnnlib tests tools
 	$(PY) -m pytest tests --ignore=tests/e2e
 
 test-notebooks: $(STAMP)
@@ -47,21 +47,21 @@ compare: $(STAMP)
 	$(PY) -m rnnlib compare
 
 bench: $(STAMP)
-	$(PY) -m rnnlib bench
+	$(PY) -m tools.benchmarks
 
 bench-quick: $(STAMP)
-	$(PY) -m rnnlib bench --quick
+	$(PY) -m tools.benchmarks --quick
 
 # Re-execute every notebook top to bottom and store the outputs (do this after changing rnnlib).
 notebooks: $(STAMP)
-	$(PY) -m rnnlib.course run
+	$(PY) -m tools.course run
 
 # After changing the repository URL in README.md (a fork): regenerate badges and Colab install lines.
 links: $(STAMP)
-	$(PY) -m rnnlib.course links
+	$(PY) -m tools.course links
 
 lint: $(STAMP)
-	$(PY) -m ruff check rnnlib tests
+	$(PY) -m ruff check rnnlib tests tools
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

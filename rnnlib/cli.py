@@ -4,6 +4,8 @@ Each subcommand is one ``add_<name>_parser(subparsers)`` function that adds its 
 ``handler`` (``args → exit status``) with ``set_defaults``; :func:`build_parser` lists them.
 Errors a learner can fix end with ``error: ...``: exit status 2 for bad options or data (argparse's
 own errors too), 1 for a training run that diverged.
+A subcommand imports what it needs inside its own functions, so one command never loads another's modules.
+The benchmarks and course-maintenance commands are not here: they run from a checkout (``tools/``).
 """
 
 from __future__ import annotations
@@ -12,16 +14,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from .benchmarks import add_bench_parser
-from .compare import (
-    ARCHS,
-    TASK_DEFAULTS,
-    TASKS,
-    UNUSED_SETTINGS,
-    comparison_chart,
-    run_comparison,
-    summary_table,
-)
 from .training import TrainingDiverged, set_threads
 
 
@@ -55,6 +47,8 @@ def _integer(text: str, low: int) -> int:
 
 def add_compare_parser(subparsers) -> argparse.ArgumentParser:
     """``compare``: train the four architectures on one task and compare them (the seed's run)."""
+    from .compare import ARCHS, TASKS
+
     parser = subparsers.add_parser(
         "compare",
         help="train RNN, GRU, LSTM and BiLSTM on one task and compare them (the seed's run)",
@@ -100,6 +94,8 @@ COMPARE_OPTIONS = {
 
 def task_defaults_table() -> str:
     """The per-task defaults, generated from :data:`rnnlib.compare.TASK_DEFAULTS`."""
+    from .compare import TASKS
+
     rows = ["task defaults:" + "".join(f"{task:>12}" for task in TASKS)]
     for option, name in COMPARE_OPTIONS.items():
         cells = "".join(f"{_default(task, name):>12}" for task in TASKS)
@@ -108,6 +104,8 @@ def task_defaults_table() -> str:
 
 
 def _default(task: str, name: str) -> str:
+    from .compare import TASK_DEFAULTS, UNUSED_SETTINGS
+
     if name in UNUSED_SETTINGS[task]:
         return ""
     value = getattr(TASK_DEFAULTS[task], name)
@@ -115,6 +113,8 @@ def _default(task: str, name: str) -> str:
 
 
 def compare_command(args: argparse.Namespace) -> int:
+    from .compare import comparison_chart, run_comparison, summary_table
+
     overrides = {
         name: getattr(args, option) for option, name in COMPARE_OPTIONS.items()
         if option in args and getattr(args, option) is not None
@@ -139,7 +139,6 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="command", required=True)
     add_compare_parser(subparsers)
     # Further subcommands register here, one add_<name>_parser(subparsers) call each.
-    add_bench_parser(subparsers)
     return parser
 
 

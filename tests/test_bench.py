@@ -13,19 +13,19 @@ from unittest import mock
 import pytest
 import torch
 
-from rnnlib import cli
-from rnnlib.benchmarks import runner
-from rnnlib.benchmarks.seed_run import SeedModel, seed_collate, seed_script
-from rnnlib.benchmarks.timing import Row, time_interleaved
-from rnnlib.benchmarks.training_overhead import BareClassifier, bare_loop
 from rnnlib.data import sentiment_task
 from rnnlib.models import build_model
 from rnnlib.training import fit
+from tools import benchmarks
+from tools.benchmarks import runner
+from tools.benchmarks.seed_run import SeedModel, seed_collate, seed_script
+from tools.benchmarks.timing import Row, time_interleaved
+from tools.benchmarks.training_overhead import BareClassifier, bare_loop
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    """``python -m rnnlib bench --quick --out DIR``, keeping the rows it computed."""
+    """``python -m tools.benchmarks --quick --out DIR``, keeping the rows it computed."""
     out = tmp_path_factory.mktemp("bench")
     rows = []
     run = runner.run_benchmarks
@@ -36,7 +36,7 @@ def quick_run(tmp_path_factory):
 
     console = io.StringIO()
     with mock.patch.object(runner, "run_benchmarks", keep_rows), contextlib.redirect_stdout(console):
-        assert cli.main(["bench", "--quick", "--out", str(out)]) == 0
+        assert benchmarks.main(["--quick", "--out", str(out)]) == 0
     return out, rows, console.getvalue()
 
 

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from rnnlib import course
+from tools import course
 
 NOTEBOOKS = sorted(course.NOTEBOOK_DIR.glob("*.ipynb"))
 EXPECTED = ["01_vanilla_rnn.ipynb", "02_gru.ipynb", "03_lstm.ipynb", "04_bilstm.ipynb", "05_comparison.ipynb"]

@@ -15,7 +15,8 @@ from functools import partial
 import torch
 from torch import nn
 
-from ..models import build_model
+from rnnlib.models import build_model
+
 from .timing import CPU_TIME, Row, time_interleaved
 
 SECTION_SCRATCH = "6a. scratch cells ÷ fused layer, forward + backward (CPU time)"

@@ -2,7 +2,7 @@
 
 The repository URL is written once, in README.md, on the line marked ``<!-- repository-url -->``.
 README's badge block and every notebook's badge cell and Colab install line are generated from it:
-after changing the URL for a fork, run ``make links`` (``python -m rnnlib.course links``).
+after changing the URL for a fork, run ``make links`` (``python -m tools.course links``).
 ``make notebooks`` re-executes every notebook top to bottom in a fresh kernel and stores the outputs.
 """
 
@@ -117,10 +117,10 @@ def run_notebooks(paths=None, *, timeout: int = 600, write: bool = True) -> dict
 
 
 def main(argv=None) -> int:
-    """``python -m rnnlib.course links`` or ``python -m rnnlib.course run [NOTEBOOK ...]``."""
+    """``python -m tools.course links`` or ``python -m tools.course run [NOTEBOOK ...]``."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m rnnlib.course", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.course", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("links", help="regenerate badge and set-up cells from README's repository URL")
     run = sub.add_parser("run", help="execute notebooks top to bottom and store their outputs")

@@ -19,9 +19,10 @@ from functools import partial
 
 import torch
 
-from ..data import Task
-from ..models import build_model
-from ..training import fit
+from rnnlib.data import Task
+from rnnlib.models import build_model
+from rnnlib.training import fit
+
 from .timing import Row, time_interleaved
 
 SECTION = "0. threads: 2 threads ÷ 1 thread (wall time)"

@@ -20,7 +20,8 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
-from .. import labs
+from rnnlib import labs
+
 from .timing import Row
 
 SECTION_DATA = "3a. labs: seconds from a control change to the figure's data"
@@ -50,7 +51,7 @@ class LatencyCase:
 def latency_cases(quick: bool) -> list[LatencyCase]:
     """The measured control changes. The largest settings are the sliders' maxima, which the widgets
     take from the labs' declared ranges; ``quick`` keeps two small cases (a smoke run)."""
-    from ..widgets import ClippingLab, GateLab, GradientFlowLab
+    from rnnlib.widgets import ClippingLab, GateLab, GradientFlowLab
 
     max_hidden, max_len = labs.HIDDEN_RANGE[1], labs.SEQ_LEN_RANGE[1]
     sentences = labs.EXAMPLE_SENTENCES

@@ -15,8 +15,9 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
 from torch.utils.data import DataLoader, Dataset
 
-from ..compare import ARCHS, run_comparison
-from ..data import Task
+from rnnlib.compare import ARCHS, run_comparison
+from rnnlib.data import Task
+
 from .timing import CPU_TIME, Row, time_interleaved
 
 SECTION = "5. the seed's run: seed script time ÷ compare time (CPU time)"

@@ -1,5 +1,5 @@
 """Run every benchmark, print the table, write ``results.md`` and ``results.png``
-(``python -m rnnlib bench [--quick] [--out DIR] [--threads N]``).
+(``python -m tools.benchmarks [--quick] [--out DIR] [--threads N]``).
 
 The full run takes a few minutes on 2 CPU cores; ``--quick`` uses tiny sizes and one repetition
 (seconds), writes ``quick-results.*`` so it never overwrites the full results, and is what the smoke
@@ -15,9 +15,10 @@ from pathlib import Path
 
 import torch
 
-from ..compare import ARCHS
-from ..data import sentiment_task
-from ..training import set_threads
+from rnnlib.compare import ARCHS
+from rnnlib.data import sentiment_task
+from rnnlib.training import set_threads
+
 from . import DEFAULT_OUT, diagnostics_cost, kernels, notebook_run, seed_run, training_overhead, widget_latency
 from .report import format_table, write_results
 from .threads import thread_note, thread_scaling
@@ -107,7 +108,7 @@ def run_benchmarks(
     section("fused LSTM vs matmul", lambda: kernels.fused_lstm_roofline(
         batch=sizes.batch, time=sizes.time, inputs=sizes.inputs, hiddens=sizes.roofline_hiddens, **reps))
 
-    command = "python -m rnnlib bench" + (" --quick" if quick else "")
+    command = "python -m tools.benchmarks" + (" --quick" if quick else "")
     md_path, png_path = write_results(
         Path(out), "quick-results" if quick else "results", rows, machine, notes, command=command
     )

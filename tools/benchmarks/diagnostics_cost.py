@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import torch
 
-from ..data import adding_problem
-from ..diagnostics import hidden_grad_norms
-from ..models import build_model
-from ..training import loss_and_metric
+from rnnlib.data import adding_problem
+from rnnlib.diagnostics import hidden_grad_norms
+from rnnlib.models import build_model
+from rnnlib.training import loss_and_metric
+
 from .timing import CPU_TIME, Row, time_interleaved
 
 SECTION = "2. diagnostics: hidden_grad_norms ÷ forward+backward (CPU time)"

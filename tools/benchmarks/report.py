@@ -10,7 +10,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ..plots import colors, themed
+from rnnlib.plots import colors, themed
+
 from .timing import Row
 
 UNIT_AXIS = {"×": "ratio (×)", "s": "time (s)", "%": "share of torch.mm throughput (%)"}

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..validation import check_int
+from rnnlib.validation import check_int
 
 #: The clock for ratios of single-threaded work: the CPU time of the calling thread, where torch does
 #: all the work with one thread (forward, autograd's backward, the optimiser). On a shared machine a

@@ -15,9 +15,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from ..data import SequenceDataset, Task
-from ..models import build_model
-from ..training import fit, set_seed
+from rnnlib.data import SequenceDataset, Task
+from rnnlib.models import build_model
+from rnnlib.training import fit, set_seed
+
 from .timing import CPU_TIME, Row, time_interleaved
 
 SECTION = "1. training loop: fit ÷ bare loop (CPU time)"

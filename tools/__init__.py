@@ -1,0 +1,1 @@
+"""Maintenance tools run from a checkout (``make bench``, ``make notebooks``, ``make links``); not installed."""
