@@ -281,7 +281,9 @@ def grad_flow(
     # the update training would take on this batch: ‖g‖ over every parameter, as fit measures it
     params = [p for p in model.parameters() if p.requires_grad]
     loss, correct = loss_and_metric(model(probe.x), probe.y)
-    grad_norm = float(torch.nn.utils.get_total_norm(torch.autograd.grad(loss, params)))
+    grads = torch.autograd.grad(loss, params)
+    # the 2-norm of the per-tensor 2-norms, as clip_grad_norm_ computes it (works on torch 2.2)
+    grad_norm = float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
     # torch.nn.utils.clip_grad_norm_ multiplies every gradient by min(1, max_norm / (‖g‖ + 1e-6))
     clip_scale = 1.0 if max_norm is None else min(1.0, max_norm / (grad_norm + 1e-6))
     return GradFlowResult(
