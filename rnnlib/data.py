@@ -36,8 +36,8 @@ NEUTRAL_WORDS = (
 ).split()
 PAD, UNK = "<pad>", "<unk>"
 
-#: the repository's copy of the generated seed dataset
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+#: the generated seed dataset, shipped inside the package with its data card (datasets/README.md)
+DATA_DIR = Path(__file__).resolve().parent / "datasets"
 SENTIMENT_CSV = DATA_DIR / "sentiment.csv"
 
 

@@ -83,10 +83,10 @@ def test_generators_are_deterministic_and_seeded():
     assert not torch.equal(adding_task(20, seed=3).train.x, adding_task(20, seed=4).train.x)
 
 
-# --- the repository's CSV copy and the loader ------------------------------------------------
+# --- the package's CSV copy and the loader ------------------------------------------------
 
 
-def test_repository_csv_is_exactly_the_generated_seed_dataset(tmp_path):
+def test_packaged_csv_is_exactly_the_generated_seed_dataset(tmp_path):
     assert load_csv(SENTIMENT_CSV) == generate_sentiment_sentences(2000, 42)
     fresh = write_csv(tmp_path / "sentiment.csv", *generate_sentiment_sentences(2000, 42))
     assert SENTIMENT_CSV.read_bytes() == fresh.read_bytes()

@@ -104,8 +104,6 @@ def lab_server(tmp_path_factory):
     if NOTEBOOKS.is_dir():
         shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     root.mkdir(exist_ok=True)
-    if (ROOT / "data").is_dir():  # beside notebooks/, as in the repository
-        shutil.copytree(ROOT / "data", base / "data")
     write_fixture_notebook(root / FIXTURE)
     write_fixture_notebook(root / BROKEN, broken=True)
     jupyter = Path(sys.executable).with_name("jupyter")
