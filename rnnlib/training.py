@@ -154,6 +154,8 @@ def _batches(data, name: str, batch_size: int, shuffle: bool, seed: int, passes:
     one-shot iterator (a generator) when it would be read more than once.
     """
     if isinstance(data, SequenceDataset):
+        if len(data) == 0:
+            raise ValueError(f"{name} is empty: give {DATA_KINDS} with at least one sequence")
         return BatchLoader(data, batch_size, shuffle=shuffle, seed=seed)
     if isinstance(data, str | bytes | Tensor) or not hasattr(data, "__iter__"):
         raise ValueError(f"{name} must be {DATA_KINDS}; got {type(data).__name__}")

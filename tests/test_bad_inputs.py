@@ -156,6 +156,8 @@ CASES: list[Bad] = [
     Bad("fit generator 2 epochs", lambda: fit(_rnn(), _generator(), epochs=2, progress=False), "train",
         "one-shot"),
     Bad("fit empty list", lambda: fit(_rnn(), [], progress=False), "train", "at least one batch"),
+    Bad("fit empty dataset", lambda: fit(_rnn(), _data().subset(slice(0, 0)), progress=False), "train",
+        "at least one sequence"),
     Bad("fit batch of one tensor", lambda: fit(_rnn(), [(X,)], progress=False), "train", "(x, y) or (x, y, lengths)"),
     Bad("fit batch of strings", lambda: fit(_rnn(), [("a", "b")], progress=False), "train", "(x, y) or"),
     Bad("fit test string", lambda: fit(_rnn(), _data(), "abc", progress=False), "test", DATA_TEXT),
