@@ -6,6 +6,7 @@ so each concept lives in one function.
 
 from .cells import ScratchRecurrent, unroll
 from .data import adding_task, long_range_task, sentiment_task
+from .device import current_device, get_device, use_device
 from .initialization import set_forget_bias, set_spectral_radius, spectral_radii
 from .models import (
     ARCHITECTURES,
@@ -16,7 +17,7 @@ from .models import (
     build_model,
     count_parameters,
 )
-from .training import TrainingDiverged, evaluate, fit, get_device, set_seed, set_threads
+from .training import TrainingDiverged, evaluate, fit, set_seed, set_threads
 
 __version__ = "0.1.0"
 
@@ -31,6 +32,7 @@ __all__ = [
     "adding_task",
     "build_model",
     "count_parameters",
+    "current_device",
     "evaluate",
     "fit",
     "get_device",
@@ -42,4 +44,5 @@ __all__ = [
     "set_threads",
     "spectral_radii",
     "unroll",
+    "use_device",
 ]

@@ -24,8 +24,10 @@ from dataclasses import dataclass
 import torch
 
 from . import labs
+from .architectures import display_name
 from .compare import sweep_finals
 from .data import NEGATIVE_WORDS, POSITIVE_WORDS
+from .device import check_device, current_device
 from .models import ARCHITECTURES, RecurrentClassifier, build_model, count_parameters
 from .validation import check_float, check_int
 
@@ -39,7 +41,6 @@ VERDICTS = (CONFIRMED, PARTLY, NOT_CONFIRMED, NOT_TESTED)
 SOLVED = 0.9
 #: ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ below this counts as vanished, above ``EXPLODED`` as exploded
 VANISHED, EXPLODED = 1e-3, 1e3
-ARCH_NAMES = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM", "bilstm": "BiLSTM"}
 
 #: the original module's words, one per audited claim
 CLAIMS = {
@@ -71,7 +72,9 @@ class Verdict:
 
 def _models(vocab_size: int, embed_dim: int, hidden_dim: int, output_dim: int) -> dict[str, RecurrentClassifier]:
     vocab_size = check_int("vocab_size", vocab_size, low=2)
-    with torch.random.fork_rng(devices=[]):  # building draws weights: leave the caller's generator alone
+    # counting needs shapes only: on the meta device no memory is used and no random number is drawn,
+    # and the counts are the same on every device
+    with torch.device("meta"):
         return {arch: build_model(arch, vocab_size=vocab_size, embed_dim=embed_dim, hidden_dim=hidden_dim,
                                   output_dim=output_dim) for arch in ARCHITECTURES}
 
@@ -292,13 +295,16 @@ def clipping_verdict(trials: Mapping[float | None, Sequence[labs.ClippingResult]
 FUSED_KERNELS = ("MkldnnRnnLayer", "CudnnRnn")
 
 
-def fused_layers(device: str | torch.device = "cpu") -> dict[str, bool]:
-    """Per architecture: does ``nn.RNN/GRU/LSTM`` run as one fused kernel on ``device``, or as a loop
-    of separate steps? Read from the autograd graph of a tiny forward pass, so it does not vary from
-    run to run (it depends on the torch build and the device, not on timing)."""
+def fused_layers(device: str | torch.device | None = None) -> dict[str, bool]:
+    """Per architecture: does ``nn.RNN/GRU/LSTM`` run as one fused kernel on ``device`` (``None``:
+    rnnlib's current device), or as a loop of separate steps? Read from the autograd graph of a tiny
+    forward pass, so it does not vary from run to run (it depends on the torch build and the device,
+    not on timing)."""
+    device = current_device() if device is None else check_device("device", device)
     fused = {}
-    for arch in ARCH_NAMES:
-        model = build_model(arch, input_dim=2, hidden_dim=4, output_dim=1).to(device)
+    for arch in ARCHITECTURES:
+        with torch.random.fork_rng(devices=[]):  # building draws weights: leave the caller's generator alone
+            model = build_model(arch, input_dim=2, hidden_dim=4, output_dim=1).to(device)
         nodes, seen = [model(torch.zeros(1, 3, 2, device=device)).grad_fn], set()
         while nodes:
             node = nodes.pop()
@@ -327,8 +333,8 @@ def speed_verdict(operations: Mapping[str, int], fused: Mapping[str, bool] | Non
         return Verdict(CLAIMS["speed"], NOT_CONFIRMED, evidence)
     if fused is None:
         return Verdict(CLAIMS["speed"], CONFIRMED, f"for arithmetic only: {evidence}")
-    stepped = [ARCH_NAMES[arch] for arch in order if not fused[arch]]
-    kernels = [ARCH_NAMES[arch] for arch in order if fused[arch]]
+    stepped = [display_name(arch) for arch in order if not fused[arch]]
+    kernels = [display_name(arch) for arch in order if fused[arch]]
     if not stepped or not kernels:
         return Verdict(CLAIMS["speed"], CONFIRMED, f"{evidence}; every layer runs the same way here")
     return Verdict(
@@ -342,11 +348,11 @@ def speed_verdict(operations: Mapping[str, int], fused: Mapping[str, bool] | Non
 def wall_clock_order(seconds: Mapping[str, float]) -> str:
     """The architectures from fastest to slowest by measured ``seconds``, e.g. ``"RNN < LSTM < GRU <
     BiLSTM"``, and whether that is the claimed order. Timings vary from run to run: print, never check."""
-    if not isinstance(seconds, Mapping) or not seconds or any(arch not in ARCH_NAMES for arch in seconds):
-        raise ValueError(f"seconds must be a non-empty dict of architecture ({', '.join(ARCH_NAMES)}) → seconds")
+    if not isinstance(seconds, Mapping) or not seconds or any(arch not in ARCHITECTURES for arch in seconds):
+        raise ValueError(f"seconds must be a non-empty dict of architecture ({', '.join(ARCHITECTURES)}) → seconds")
     order = sorted(seconds, key=seconds.get)
     claimed = [arch for arch in ("rnn", "gru", "lstm", "bilstm") if arch in seconds]
-    text = " < ".join(ARCH_NAMES[arch] for arch in order)
+    text = " < ".join(display_name(arch) for arch in order)
     return text + (" (the claimed order)" if order == claimed else " (not the claimed order)")
 
 
@@ -400,7 +406,7 @@ def measured_table(seed_run: Mapping, distance_sweep: Mapping, decay: Mapping[st
               + [f"acc. d={d}" for d in distances] + list(decay))
     rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for arch in seed_run["histories"]:
-        cells = [ARCH_NAMES[arch], f"{seed_run['params'][arch]:,}", f"{seed_run['seconds'][arch] / seed_epochs:.2f}",
+        cells = [display_name(arch), f"{seed_run['params'][arch]:,}", f"{seed_run['seconds'][arch] / seed_epochs:.2f}",
                  f"{1000 * longest['seconds'][arch] / steps:.1f}"]
         cells += [f"{accuracy[arch][d]:.0%}" for d in distances]
         cells += [f"{column[arch]:.0e}" for column in decay.values()]

@@ -49,8 +49,10 @@ from torch import Tensor, nn
 
 from .cells import recurrent_mode, rnn_step
 from .data import NEGATIVE_WORDS, POSITIVE_WORDS, long_range_task
+from .device import current_device
+from .limits import MAX_BPTT_DISTANCE, MAX_EPOCHS, MAX_LR
 from .models import build_model, read_last
-from .training import History, evaluate, set_seed
+from .training import History, evaluate
 from .validation import check_float, check_int
 
 #: the model parameters :func:`bptt` returns gradients for, in ``model.named_parameters()`` order
@@ -222,7 +224,7 @@ def readout_backward(h_last: Tensor, W_y: Tensor, b_y: Tensor, y: Tensor) -> tup
         dz = (2 * error / batch).unsqueeze(-1)  # ∂L/∂z = 2 (z − y) / B
     else:
         log_p = torch.log_softmax(z, -1)  # log p = log softmax(z), without overflow
-        loss = -log_p[torch.arange(batch), y].mean()  # L = −(1/B) Σ_b log p_b[y_b]
+        loss = -log_p[torch.arange(batch, device=z.device), y].mean()  # L = −(1/B) Σ_b log p_b[y_b]
         dz = (log_p.exp() - F.one_hot(y, z.shape[1]).to(z.dtype)) / batch  # ∂L/∂z = (p − onehot(y)) / B
     grads = {"W_y": dz.T @ h_last, "b_y": dz.sum(0)}  # ∂L/∂W_y = (∂L/∂z)ᵀ h_τ, ∂L/∂b_y = Σ ∂L/∂z
     return float(loss), grads, dz @ W_y  # ∂L/∂h_τ = (∂L/∂z) W_y
@@ -243,8 +245,10 @@ def bptt(model: nn.Module, x: Tensor, y: Tensor, lengths=None, truncate: int | N
         truncate = check_int("truncate", truncate, low=1)
     W_ih, W_hh, b_ih, b_hh = (model.get_parameter(name).detach() for name in RECURRENT_NAMES)
     W_y, b_y = (model.get_parameter(name).detach() for name in READOUT_NAMES)
+    device = W_hh.device  # every tensor of the computation lives where the model does
+    x, y = x.to(device), y.to(device)
     batch, time = x.shape[:2]
-    lengths = torch.full((batch,), time, device=x.device) if lengths is None else lengths.to(x.device)
+    lengths = torch.full((batch,), time, device=device) if lengths is None else lengths.to(device)
 
     inputs = model.embed(x)  # x_t: the embedding of token t, or the input itself
     cache = rnn_forward(inputs, inputs.new_zeros(batch, W_hh.shape[0]), W_ih, W_hh, b_ih, b_hh)
@@ -252,7 +256,7 @@ def bptt(model: nn.Module, x: Tensor, y: Tensor, lengths=None, truncate: int | N
     loss, readout_grads, dh_last = readout_backward(h_last, W_y, b_y, y)
 
     dh_direct = torch.zeros_like(cache.h)  # the loss reaches h_t directly only at t = τ
-    dh_direct[torch.arange(batch), lengths - 1] = dh_last
+    dh_direct[torch.arange(batch, device=device), lengths - 1] = dh_last
     window = truncation_window(lengths, time, truncate) if truncate is not None else None
     rnn_grads, dh, dx = rnn_backward(cache, dh_direct, W_ih, W_hh, window)
 
@@ -292,9 +296,9 @@ def truncation_experiment(
     accuracy; and the norm of the gradient that reached the sentiment words' embeddings, summed over
     the run (exactly 0.0 when the truncation cuts them off).
     """
-    distance = check_int("distance", distance, low=0, high=200)
-    steps = check_int("steps", steps, low=1, high=100_000)
-    lr = check_float("lr", lr, low=0.0, high=100.0, low_open=True)
+    distance = check_int("distance", distance, low=0, high=MAX_BPTT_DISTANCE)
+    steps = check_int("steps", steps, low=1, high=MAX_EPOCHS)
+    lr = check_float("lr", lr, low=0.0, high=MAX_LR, low_open=True)
     max_norm = check_float("max_norm", max_norm, low=0.0, low_open=True)
     if ks is None:
         ks = (max(distance // 2, 1), max(distance, 1), distance + 1, None)
@@ -302,9 +306,11 @@ def truncation_experiment(
         raise ValueError(f"ks must be a list of truncation lengths ≥ 1 (None: full BPTT); got {ks!r}")
     ks = list(dict.fromkeys(None if k is None else check_int("ks", k, low=1) for k in ks))
     task = long_range_task(distance, seed=seed)
-    word_ids = torch.tensor([task.vocab.stoi[w] for w in POSITIVE_WORDS + NEGATIVE_WORDS])
-    set_seed(seed)
-    initial = build_model("rnn", embed_dim=embed_dim, hidden_dim=hidden_dim, **task.model_kwargs())
+    device = current_device()
+    word_ids = torch.tensor([task.vocab.stoi[w] for w in POSITIVE_WORDS + NEGATIVE_WORDS], device=device)
+    with torch.random.fork_rng(devices=[]):  # the model's own seed; the caller's random state is left alone
+        torch.manual_seed(seed)
+        initial = build_model("rnn", embed_dim=embed_dim, hidden_dim=hidden_dim, **task.model_kwargs()).to(device)
     results: dict[int | None, dict] = {}
     for k in ks:
         model = copy.deepcopy(initial)

@@ -22,18 +22,27 @@ from dataclasses import asdict, dataclass, fields, replace
 
 from matplotlib.figure import Figure
 
+from .architectures import display_name
 from .data import Task, adding_task, long_range_task, sentiment_task
+from .limits import (
+    ADDING_LENGTH_RANGE,
+    GATE_BIAS_LIMIT,
+    MAX_DISTANCE,
+    MAX_EPOCHS,
+    MAX_LAYERS,
+    MAX_LR,
+    MAX_WIDTH,
+    SEED_RANGE,
+)
 from .models import ARCHITECTURES, RecurrentClassifier, build_model, count_parameters
 from .plots import plot_comparison, plot_sweep
-from .training import History, fit, set_seed
+from .training import History, fit, own_random_state
 from .validation import check_choice, check_float, check_int
 
 TASKS = ("sentiment", "long-range", "adding")
 ARCHS = tuple(ARCHITECTURES)
 #: architectures whose forget gate ``forget_bias`` sets
 FORGET_GATE_ARCHS = ("lstm", "bilstm")
-#: the name each architecture had in the original script
-MODEL_NAMES = {"rnn": "SimpleRNN", "gru": "GRU", "lstm": "LSTM", "bilstm": "BiLSTM"}
 
 
 @dataclass(frozen=True)
@@ -67,21 +76,21 @@ class CompareSettings:
         clip = None if self.clip in (None, 0) else check_float("clip", self.clip, low=0.0)
         forget_bias = self.forget_bias
         if forget_bias is not None:
-            forget_bias = check_float("forget_bias", forget_bias, low=-20.0, high=20.0)
+            forget_bias = check_float("forget_bias", forget_bias, low=-GATE_BIAS_LIMIT, high=GATE_BIAS_LIMIT)
         return replace(
             self,
-            epochs=check_int("epochs", self.epochs, low=1, high=100_000),
+            epochs=check_int("epochs", self.epochs, low=1, high=MAX_EPOCHS),
             batch_size=check_int("batch_size", self.batch_size, low=1),
-            embed_dim=check_int("embed_dim", self.embed_dim, low=1, high=4096),
-            hidden_dim=check_int("hidden_dim", self.hidden_dim, low=1, high=4096),
-            lr=check_float("lr", self.lr, low=0.0, high=100.0, low_open=True),
+            embed_dim=check_int("embed_dim", self.embed_dim, low=1, high=MAX_WIDTH),
+            hidden_dim=check_int("hidden_dim", self.hidden_dim, low=1, high=MAX_WIDTH),
+            lr=check_float("lr", self.lr, low=0.0, high=MAX_LR, low_open=True),
             clip=clip,
             forget_bias=forget_bias,
-            num_layers=check_int("num_layers", self.num_layers, low=1, high=16),
+            num_layers=check_int("num_layers", self.num_layers, low=1, high=MAX_LAYERS),
             dropout=check_float("dropout", self.dropout, low=0.0, high=1.0, high_open=True),
-            seed=check_int("seed", self.seed, low=0, high=2**32 - 1),
-            distance=check_int("distance", self.distance, low=0, high=2000),
-            length=check_int("length", self.length, low=2, high=5000),
+            seed=check_int("seed", self.seed, low=SEED_RANGE[0], high=SEED_RANGE[1]),
+            distance=check_int("distance", self.distance, low=0, high=MAX_DISTANCE),
+            length=check_int("length", self.length, low=ADDING_LENGTH_RANGE[0], high=ADDING_LENGTH_RANGE[1]),
             n_train=None if self.n_train is None else check_int("n_train", self.n_train, low=2),
         )
 
@@ -167,18 +176,19 @@ def run_comparison(
     params: dict[str, int] = {}
     seconds: dict[str, float] = {}
     for arch in archs:
-        set_seed(settings.seed)  # the original script's reset: each model starts from the same seed
         forget_bias = settings.forget_bias if arch in FORGET_GATE_ARCHS else None
-        model = models[arch] = build_model(
-            arch, embed_dim=settings.embed_dim, hidden_dim=settings.hidden_dim, num_layers=settings.num_layers,
-            dropout=settings.dropout, forget_bias=forget_bias, **data.model_kwargs(),
-        )
+        # the original script's reset: each model starts from the same seed (the caller's state left alone)
+        with own_random_state(settings.seed):
+            model = models[arch] = build_model(
+                arch, embed_dim=settings.embed_dim, hidden_dim=settings.hidden_dim, num_layers=settings.num_layers,
+                dropout=settings.dropout, forget_bias=forget_bias, **data.model_kwargs(),
+            )
         params[arch] = count_parameters(model)
-        say(f"\n{MODEL_NAMES[arch]} ({params[arch]:,} parameters, {init_name(arch, settings)})")
+        say(f"\n{display_name(arch)} ({params[arch]:,} parameters, {init_name(arch, settings)})")
         histories[arch] = fit(
             model, data.train, data.test, epochs=settings.epochs, lr=settings.lr,
             max_norm=settings.clip, batch_size=settings.batch_size, seed=settings.seed,
-            progress=progress, desc=MODEL_NAMES[arch],
+            progress=progress, desc=display_name(arch),
         )
         seconds[arch] = sum(histories[arch].seconds)
         for line in epoch_lines(histories[arch]):
@@ -237,7 +247,7 @@ def sweep_table(results: dict, setting: str) -> str:
     finals = sweep_finals(results)
     metric = next(iter(results.values()))["histories"][next(iter(finals))].metric
     column = "test acc" if metric == "accuracy" else "test MSE"
-    rows = [f"{setting:>12}" + "".join(f"{MODEL_NAMES[arch] + ' ' + column:>22}" for arch in finals)]
+    rows = [f"{setting:>12}" + "".join(f"{display_name(arch) + ' ' + column:>22}" for arch in finals)]
     for value, result in results.items():
         cells = []
         for arch in finals:
@@ -259,7 +269,7 @@ def sweep_chart(results: dict, xlabel: str, *, title: str | None = None) -> Figu
     if metric == "accuracy":
         labels = first["task"].test.y
         chance = float(labels.bincount().max()) / len(labels)
-    finals = {MODEL_NAMES[arch]: points for arch, points in sweep_finals(results).items()}
+    finals = {display_name(arch): points for arch, points in sweep_finals(results).items()}
     return plot_sweep(finals, xlabel=xlabel, metric=metric, chance=chance, title=title)
 
 
@@ -267,7 +277,7 @@ def comparison_chart(result: dict, *, path=None) -> Figure:
     """The chart of a :func:`run_comparison` result (the original ``model_comparison.png``), saved to
     ``path`` if given."""
     settings = result["settings"]
-    labels = {arch: MODEL_NAMES[arch] for arch in result["histories"]}
+    labels = {arch: display_name(arch) for arch in result["histories"]}
     inits = {init_name(arch, settings) for arch in labels if arch in FORGET_GATE_ARCHS}
     title = result["task"].name + "".join(f"; LSTMs: {init}" for init in inits if "bias" in init)
     return plot_comparison(
@@ -319,7 +329,7 @@ def summary_table(result: dict) -> str:
         value = history.test_metric[-1]
         shown = f"{100 * value:8.1f}%" if metric == "accuracy" else f"{value:9.4f}"
         rows.append(
-            f"{MODEL_NAMES[arch]:<10} {init_name(arch, settings):<24} {params[arch]:>10,} "
+            f"{display_name(arch):<10} {init_name(arch, settings):<24} {params[arch]:>10,} "
             f"{seconds[arch]:>8.1f} {shown}"
         )
     rows.append(f"total {result['total_seconds']:.1f} s (training, test evaluation and start-up)")

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from .cells import reverse_within_length
+from .limits import ADDING_LENGTH_RANGE, MAX_DISTANCE, SEED_RANGE
 from .validation import check_float, check_int
 
 POSITIVE_WORDS = (
@@ -108,7 +109,7 @@ class BatchLoader:
         self.data = data
         self.batch_size = check_int("batch_size", batch_size, low=1)
         self.shuffle = shuffle
-        self.generator = torch.Generator().manual_seed(check_int("seed", seed, low=0))
+        self.generator = torch.Generator().manual_seed(check_int("seed", seed, low=SEED_RANGE[0], high=SEED_RANGE[1]))
 
     def __len__(self) -> int:
         return -(-len(self.data) // self.batch_size)
@@ -152,7 +153,7 @@ def generate_sentiment_sentences(n: int = 2000, seed: int = 42) -> tuple[list[st
     Each has 4–10 tokens: 1–3 sentiment words of its class mixed with neutral words, in random order.
     """
     n = check_int("n", n, low=2)
-    rng = random.Random(check_int("seed", seed, low=0))
+    rng = random.Random(check_int("seed", seed, low=SEED_RANGE[0], high=SEED_RANGE[1]))
     examples = []
     for i in range(n):
         label = int(i < n // 2)
@@ -214,8 +215,8 @@ def long_range_sentences(n: int, distance: int, seed: int = 0) -> tuple[list[str
     remember one word across ``distance`` steps. Half of the sentences are positive.
     """
     n = check_int("n", n, low=2)
-    distance = check_int("distance", distance, low=0, high=2000)
-    rng = random.Random(check_int("seed", seed, low=0))
+    distance = check_int("distance", distance, low=0, high=MAX_DISTANCE)
+    rng = random.Random(check_int("seed", seed, low=SEED_RANGE[0], high=SEED_RANGE[1]))
     texts, labels = [], []
     for i in range(n):
         label = i % 2
@@ -252,8 +253,8 @@ def adding_problem(n: int, length: int, seed: int = 0) -> SequenceDataset:
     Always predicting 1.0 gives MSE 1/6 ≈ 0.167 (the variance of a sum of two uniforms): the baseline.
     """
     n = check_int("n", n, low=1)
-    length = check_int("length", length, low=2, high=5000)
-    g = torch.Generator().manual_seed(check_int("seed", seed, low=0))
+    length = check_int("length", length, low=ADDING_LENGTH_RANGE[0], high=ADDING_LENGTH_RANGE[1])
+    g = torch.Generator().manual_seed(check_int("seed", seed, low=SEED_RANGE[0], high=SEED_RANGE[1]))
     values = torch.rand(n, length, generator=g)
     half = length // 2
     first = torch.randint(0, half, (n,), generator=g)
@@ -268,7 +269,10 @@ def adding_problem(n: int, length: int, seed: int = 0) -> SequenceDataset:
 
 
 def adding_task(length: int, n_train: int = 4000, n_test: int = 500, seed: int = 0) -> Task:
-    """The adding problem as a train/test pair (test drawn with a different seed)."""
+    """The adding problem as a train/test pair (test drawn with the next seed)."""
+    n_train = check_int("n_train", n_train, low=1)
+    n_test = check_int("n_test", n_test, low=1)
+    seed = check_int("seed", seed, low=SEED_RANGE[0], high=SEED_RANGE[1] - 1)  # the test set uses seed + 1
     return Task(
         f"adding (T = {length})",
         train=adding_problem(n_train, length, seed),
@@ -278,30 +282,30 @@ def adding_task(length: int, n_train: int = 4000, n_test: int = 500, seed: int =
     )
 
 
-def load_csv(path: str | Path) -> tuple[list[str], list[int]]:
+def load_csv(csv_path: str | Path) -> tuple[list[str], list[int]]:
     """Read a ``text,label`` CSV (labels 0 or 1). Raises ``ValueError`` saying what is wrong."""
-    path = Path(path)
+    path = Path(csv_path)
     if not path.is_file():
-        raise ValueError(f"csv_path {str(path)!r} does not exist or is not a file")
+        raise ValueError(f"csv_path {str(path)!r} does not exist or is not a file: give the path of a text,label CSV")
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         missing = {"text", "label"} - set(reader.fieldnames or [])
         if missing:
             raise ValueError(
-                f"{path.name} must have the columns 'text' and 'label'; missing {sorted(missing)} "
+                f"csv_path {path.name} must have the columns 'text' and 'label'; missing {sorted(missing)} "
                 f"(found {reader.fieldnames})"
             )
         texts, labels = [], []
         for line, row in enumerate(reader, start=2):
             text = (row["text"] or "").strip()
             if not text:
-                raise ValueError(f"{path.name} line {line}: text is empty")
+                raise ValueError(f"csv_path {path.name} line {line}: text is empty; each text needs at least one word")
             if (row["label"] or "").strip() not in ("0", "1"):
-                raise ValueError(f"{path.name} line {line}: label must be 0 or 1, got {row['label']!r}")
+                raise ValueError(f"csv_path {path.name} line {line}: label must be 0 or 1, got {row['label']!r}")
             texts.append(text)
             labels.append(int(row["label"]))
     if not texts:
-        raise ValueError(f"{path.name} has no rows: the dataset is empty")
+        raise ValueError(f"csv_path {path.name} has no rows: the dataset is empty; give at least one text,label row")
     return texts, labels
 
 

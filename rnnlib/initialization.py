@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .cells import GATE_BLOCKS, GATE_NAMES, recurrent_mode
+from .limits import GATE_BIAS_LIMIT, MAX_SPECTRAL_RADIUS
 from .validation import check_float
 
 
@@ -59,7 +60,7 @@ def set_spectral_radius(model: nn.Module, radius: float) -> nn.Module:
     Returns the model. Only the direction of each matrix's spectrum is kept from the initialisation;
     its scale becomes ``radius``.
     """
-    radius = check_float("radius", radius, low=0.0, high=100.0, low_open=True)
+    radius = check_float("radius", radius, low=0.0, high=MAX_SPECTRAL_RADIUS, low_open=True)
     rnn = recurrent_layer(model)
     mode = recurrent_mode(rnn)
     for _, weight in _parameters(rnn, "weight_hh"):
@@ -79,11 +80,11 @@ def set_forget_bias(model: nn.Module, value: float) -> nn.Module:
     GRU: the update gate z in its keep direction: ``+value`` for PyTorch's variant (z near 1 keeps),
     ``-value`` for the Cho et al. variant (z near 0 keeps). A vanilla RNN has no gate: ValueError.
     """
-    value = check_float("value", value, low=-20.0, high=20.0)
+    value = check_float("value", value, low=-GATE_BIAS_LIMIT, high=GATE_BIAS_LIMIT)
     rnn = recurrent_layer(model)
     mode = recurrent_mode(rnn)
     if mode == "RNN_TANH":
-        raise ValueError("set_forget_bias needs a GRU or LSTM: a vanilla RNN has no gate to bias")
+        raise ValueError("model must be a GRU or LSTM for set_forget_bias: a vanilla RNN has no gate to bias")
     gate = "f" if mode == "LSTM" else "z"
     if mode == "GRU" and getattr(rnn, "gru_variant", "torch") == "cho":
         value = -value

@@ -8,10 +8,11 @@ benchmarks call. No widgets here (they live in :mod:`rnnlib.widgets`).
 * :func:`sentence_gates`: the gate activations of a GRU or LSTM, trained on the sentiment task, for one
   sentence.
 
-Every argument is checked against the ranges below (``ValueError`` names the parameter and range).
-They keep the largest setting of each lab at about a second on a small CPU. Models, trained models
-and data are cached in-process, keyed by every argument they depend on, so moving one slider
-rebuilds only what that slider changes; :func:`clear_caches` empties them (for honest timings).
+Every argument is checked against the ranges of :mod:`rnnlib.limits` (``ValueError`` names the
+parameter and range). They keep the largest setting of each lab at about a second on a small CPU.
+Models, trained models and data are cached in-process, keyed by every argument they depend on (and
+the device), so moving one slider rebuilds only what that slider changes; :func:`clear_caches`
+empties them (for honest timings). Models are built on rnnlib's current device.
 Nothing here touches the global random state: every random draw uses its own seed.
 """
 
@@ -27,28 +28,30 @@ import numpy as np
 import torch
 
 from . import diagnostics
+from .architectures import display_name
 from .data import SequenceDataset, Task, adding_problem, long_range_task, sentiment_task
+from .device import current_device, model_device
+from .limits import (
+    BATCH_RANGE,
+    CLIP_STEPS_RANGE,
+    GATE_BIAS_RANGE,
+    GATE_HIDDEN_RANGE,
+    HIDDEN_RANGE,
+    LR_RANGE,
+    MAX_NORM_RANGE,
+    MAX_SENTENCE_WORDS,
+    SEED_RANGE,
+    SEQ_LEN_RANGE,
+    SPECTRAL_RADIUS_RANGE,
+    TRAIN_STEPS_RANGE,
+)
 from .models import ARCHITECTURES, RecurrentClassifier, build_model
 from .training import History, TrainingDiverged, evaluate, fit, loss_and_metric
 from .validation import check_choice, check_float, check_int
 
-# ---- bounds of every argument (the widgets' slider ranges come from here) -----------------------
+# ---- bounds of every argument: defined in rnnlib.limits (the widgets' slider ranges read them too) --
 ARCHS = tuple(ARCHITECTURES)  # ("rnn", "gru", "lstm", "bilstm")
 GATED_ARCHS = ("gru", "lstm")
-HIDDEN_RANGE = (4, 256)
-SEQ_LEN_RANGE = (5, 200)
-#: spectral radius of each recurrent block W_hh (None keeps PyTorch's init, ≈ 0.6 at any size)
-SPECTRAL_RADIUS_RANGE = (0.1, 3.0)
-#: LSTM forget-gate / GRU update-gate bias (None keeps PyTorch's init, ≈ 0)
-GATE_BIAS_RANGE = (-4.0, 8.0)
-MAX_NORM_RANGE = (0.01, 100.0)
-SEED_RANGE = (0, 2**32 - 1)
-BATCH_RANGE = (1, 64)
-TRAIN_STEPS_RANGE = (0, 500)  # 500 steps at the largest size take over a minute on 2 cores
-LR_RANGE = (1e-4, 1.0)
-CLIP_STEPS_RANGE = (10, 500)
-GATE_HIDDEN_RANGE = (2, 64)
-MAX_SENTENCE_WORDS = 50
 
 #: the memory span counts steps whose ‖∂L/∂h_t‖ is at least this fraction of ‖∂L/∂h_T‖
 MEMORY_THRESHOLD = 1e-2
@@ -139,8 +142,7 @@ class GradFlowResult:
     def label(self) -> str:
         """A short legend entry naming the settings that shape the curve."""
         s = self.settings
-        parts = [s["arch"].upper() if s["arch"] != "bilstm" else "BiLSTM", f"H={s['hidden_dim']}",
-                 f"T={s['seq_len']}"]
+        parts = [display_name(s["arch"]), f"H={s['hidden_dim']}", f"T={s['seq_len']}"]
         if s["spectral_radius"] is not None:
             parts.append(f"ρ={s['spectral_radius']:g}")
         if s["forget_bias"] is not None:
@@ -188,10 +190,11 @@ def _training_sentences(seq_len: int, seed: int) -> SequenceDataset:
 
 
 def _seeded_model(seed: int, **kwargs) -> RecurrentClassifier:
-    """``build_model(**kwargs)`` with its own seed; the caller's random state is left alone."""
+    """``build_model(**kwargs)`` with its own seed, on rnnlib's current device; the caller's random state
+    is left alone. The weights are drawn on the CPU, so they are the same numbers on every device."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return build_model(**kwargs)
+        return build_model(**kwargs).to(current_device())
 
 
 def _check_optional(name: str, value, bounds: tuple[float, float]) -> float | None:
@@ -209,7 +212,7 @@ def _grad_flow_model(
     its own shuffle; the model after every whole chunk is cached, so "train 100 more steps" costs
     100 steps, and the same ``train_steps`` always gives the same model whatever was cached before.
     """
-    init_key = (arch, hidden_dim, spectral_radius, forget_bias, seed)
+    init_key = (arch, hidden_dim, spectral_radius, forget_bias, seed, str(current_device()))
 
     def build():
         model = _seeded_model(
@@ -280,7 +283,8 @@ def grad_flow(
     norms = diagnostics.hidden_grad_norms(model, probe.x, probe.y).numpy()
     # the update training would take on this batch: ‖g‖ over every parameter, as fit measures it
     params = [p for p in model.parameters() if p.requires_grad]
-    loss, correct = loss_and_metric(model(probe.x), probe.y)
+    device = model_device(model)
+    loss, correct = loss_and_metric(model(probe.x.to(device)), probe.y.to(device))
     grads = torch.autograd.grad(loss, params)
     # the 2-norm of the per-tensor 2-norms, as clip_grad_norm_ computes it (works on torch 2.2)
     grad_norm = float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
@@ -418,7 +422,7 @@ def _gate_model(arch, hidden_dim, forget_bias, trained, seed) -> tuple[Recurrent
                 progress=False)
         return model, evaluate(model, task.test)[1]
 
-    return _MODELS.get(("gates", arch, hidden_dim, forget_bias, trained, seed), make)
+    return _MODELS.get(("gates", arch, hidden_dim, forget_bias, trained, seed, str(current_device())), make)
 
 
 def sentence_gates(
@@ -447,7 +451,7 @@ def sentence_gates(
     vocab = _sentiment().vocab
     model, accuracy = _gate_model(arch, hidden_dim, forget_bias, trained, seed)
 
-    x = torch.tensor([vocab.encode(" ".join(tokens))])
+    x = torch.tensor([vocab.encode(" ".join(tokens))], device=model_device(model))
     traces = diagnostics.gate_traces(model, x)
     with torch.no_grad():
         positive = float(torch.softmax(model(x), -1)[0, 1])

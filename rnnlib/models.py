@@ -18,6 +18,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from .architectures import ARCHITECTURES
 from .cells import GRU_VARIANTS, ScratchRecurrent
 from .initialization import set_forget_bias, set_spectral_radius
+from .limits import GATE_BIAS_LIMIT, MAX_LAYERS, MAX_SPECTRAL_RADIUS, MAX_WIDTH
 from .validation import check_choice, check_float, check_int, check_lengths
 
 IMPLEMENTATIONS = ("torch", "scratch")
@@ -56,19 +57,28 @@ class RecurrentClassifier(nn.Module):
                 "give exactly one of vocab_size (token ids) or input_dim (real-valued input); "
                 f"got vocab_size={vocab_size!r}, input_dim={input_dim!r}"
             )
-        hidden_dim = check_int("hidden_dim", hidden_dim, low=1, high=4096)
+        hidden_dim = check_int("hidden_dim", hidden_dim, low=1, high=MAX_WIDTH)
         output_dim = check_int("output_dim", output_dim, low=1)
-        num_layers = check_int("num_layers", num_layers, low=1, high=16)
+        num_layers = check_int("num_layers", num_layers, low=1, high=MAX_LAYERS)
         dropout = check_float("dropout", dropout, low=0.0, high=1.0, high_open=True)
         check_choice("impl", impl, IMPLEMENTATIONS)
         check_choice("gru_variant", gru_variant, GRU_VARIANTS)
         if gru_variant != "torch" and (self.arch != "gru" or impl != "scratch"):
             raise ValueError('gru_variant="cho" exists only for arch "gru" with impl="scratch"')
         mode, bidirectional = ARCHITECTURES[self.arch].mode, ARCHITECTURES[self.arch].bidirectional
+        # checked here, under the names the caller used (set_forget_bias calls its argument "value")
+        if forget_bias is not None:
+            if mode == "RNN_TANH":
+                raise ValueError("forget_bias needs a gated arch ('gru', 'lstm', 'bilstm'): a vanilla RNN has no "
+                                 "gate; leave forget_bias=None")
+            forget_bias = check_float("forget_bias", forget_bias, low=-GATE_BIAS_LIMIT, high=GATE_BIAS_LIMIT)
+        if spectral_radius is not None:
+            spectral_radius = check_float("spectral_radius", spectral_radius, low=0.0, high=MAX_SPECTRAL_RADIUS,
+                                          low_open=True)
 
         if vocab_size is not None:
             self.vocab_size = check_int("vocab_size", vocab_size, low=2)
-            embed_dim = check_int("embed_dim", embed_dim, low=1, high=4096)
+            embed_dim = check_int("embed_dim", embed_dim, low=1, high=MAX_WIDTH)
             self.embedding = nn.Embedding(self.vocab_size, embed_dim, padding_idx=0)
             rnn_input = embed_dim
         else:
@@ -110,7 +120,7 @@ class RecurrentClassifier(nn.Module):
                 )
             if x.numel() and (int(x.min()) < 0 or int(x.max()) >= self.vocab_size):
                 raise ValueError(
-                    f"token ids must be in [0, {self.vocab_size - 1}] (vocab_size={self.vocab_size}); "
+                    f"x must hold token ids in [0, {self.vocab_size - 1}] (vocab_size={self.vocab_size}); "
                     f"got values from {int(x.min())} to {int(x.max())}"
                 )
         elif x.dim() != 3 or x.shape[-1] != self.input_dim or not x.is_floating_point():

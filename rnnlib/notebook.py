@@ -7,18 +7,21 @@ import sys
 import torch
 
 from . import __version__, plots
-from .training import get_device, set_seed, set_threads
+from .device import get_device, use_device
+from .training import set_seed, set_threads
 
 
-def setup(seed: int = 0, threads: int | None = 1) -> torch.device:
-    """Prepare a notebook: widgets, threads, seed, plot theme; print one line saying where it runs.
+def setup(seed: int = 0, threads: int | None = 1, device: str | torch.device | None = None) -> torch.device:
+    """Prepare a notebook: widgets, threads, seed, plot theme, device; print one line saying where it runs.
 
     * Colab: turn on its custom widget manager, which ipywidgets 8 needs there (silent elsewhere).
     * ``threads`` CPU threads for torch (one is fastest for these small models; ``None`` reads
       ``RNNLIB_THREADS``), then every random generator seeded with ``seed``.
     * The rnnlib seaborn theme for the notebook's own plots.
+    * ``device`` (``None``: the GPU when there is one, else the CPU) becomes rnnlib's current device:
+      ``fit``, the labs, the comparisons and the audit run there (see :mod:`rnnlib.device`).
 
-    Returns the device to train on (the GPU when there is one).
+    Returns that device.
     """
     if "google.colab" in sys.modules:
         from google.colab import output  # only importable on Colab
@@ -27,7 +30,7 @@ def setup(seed: int = 0, threads: int | None = 1) -> torch.device:
     threads = set_threads(threads)
     set_seed(seed)
     plots.use_theme()
-    device = get_device()
+    device = use_device(get_device(device))
     where = f"{device.type} ({threads} thread{'s' if threads > 1 else ''})" if device.type == "cpu" else str(device)
     print(f"rnnlib {__version__} · torch {torch.__version__} · device: {where} · seed {seed}")
     return device

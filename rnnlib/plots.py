@@ -17,9 +17,11 @@ import numpy as np
 import seaborn as sns
 import torch
 from matplotlib.axes import Axes
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, PercentFormatter
 
+from .architectures import ARCHITECTURES
 from .training import History
 from .validation import check_float, check_series
 
@@ -55,8 +57,13 @@ def themed() -> Iterator[None]:
 
 
 def colors(labels) -> dict[str, tuple]:
-    """One palette colour per label, in order, so a label keeps its colour across panels."""
+    """One colour per label, so a label keeps its colour across panels: each architecture's own colour
+    (:mod:`rnnlib.architectures`) when every label names one (``"LSTM"`` or ``"lstm"``), otherwise the
+    palette in order."""
     labels = list(labels)
+    by_architecture = {name: arch.color for key, arch in ARCHITECTURES.items() for name in (key, arch.name)}
+    if labels and all(label in by_architecture for label in labels):
+        return {label: to_rgb(by_architecture[label]) for label in labels}
     palette = sns.color_palette(PALETTE, max(len(labels), 1))
     return dict(zip(labels, palette, strict=False))
 

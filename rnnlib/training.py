@@ -8,10 +8,12 @@ reading two scalars per step.
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,23 +23,37 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .data import BatchLoader, SequenceDataset
+from .device import check_device, current_device, model_device
+from .limits import MAX_EPOCHS, MAX_LR, MAX_THREADS, SEED_RANGE
 from .validation import check_choice, check_float, check_int
 
 
 def set_seed(seed: int = 0) -> int:
     """Seed Python, NumPy and torch (CPU and GPU) so a run repeats exactly on CPU."""
-    seed = check_int("seed", seed, low=0, high=2**32 - 1)
+    seed = check_int("seed", seed, low=SEED_RANGE[0], high=SEED_RANGE[1])
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
     return seed
 
 
-def get_device(prefer: str | None = None) -> torch.device:
-    """The GPU when one is present (or ``prefer`` if given, e.g. ``"cpu"``), otherwise the CPU."""
-    if prefer is not None:
-        return torch.device(prefer)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+@contextmanager
+def own_random_state(seed: int | None = None, device=None) -> Iterator[None]:
+    """Run a block with its own random numbers: torch's generator (the CPU's, and ``device``'s for a GPU),
+    NumPy's and Python's ``random`` are restored when it ends, so the caller's global random state is
+    exactly as before. ``seed``: seed torch inside the block (``None``: continue from the caller's state).
+    How every rnnlib function that draws random numbers leaves the learner's own sequence alone."""
+    device = None if device is None else torch.device(device)
+    gpus = [device.index or 0] if device is not None and device.type == "cuda" else []
+    numpy_state, python_state = np.random.get_state(), random.getstate()
+    with torch.random.fork_rng(devices=gpus):
+        if seed is not None:
+            torch.manual_seed(seed)
+        try:
+            yield
+        finally:
+            np.random.set_state(numpy_state)
+            random.setstate(python_state)
 
 
 def set_threads(threads: int | None = None) -> int:
@@ -48,7 +64,7 @@ def set_threads(threads: int | None = None) -> int:
     """
     if threads is None:
         threads = int(os.environ.get("RNNLIB_THREADS", "1"))
-    threads = check_int("threads", threads, low=1, high=256)
+    threads = check_int("threads", threads, low=1, high=MAX_THREADS)
     torch.set_num_threads(threads)
     return threads
 
@@ -115,26 +131,72 @@ def loss_and_metric(output: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     return loss, (output.argmax(-1) == y).sum()
 
 
-def _batches(data, batch_size: int, shuffle: bool, seed: int) -> Iterable:
+#: what fit's train/test and evaluate's data may be, for the messages that refuse anything else
+DATA_KINDS = ("a SequenceDataset, or a re-iterable collection (a list, a DataLoader, dataset.batches()) of "
+              "(x, y) or (x, y, lengths) batches")
+
+
+def _unpack(batch, name: str, index: int) -> tuple[Tensor, Tensor, Tensor | None]:
+    """``batch`` as ``(x, y, lengths)``; ``ValueError`` naming ``name`` when it is no such batch."""
+    if isinstance(batch, tuple | list) and len(batch) in (2, 3):
+        x, y, lengths = (*batch, None) if len(batch) == 2 else batch
+        if isinstance(x, Tensor) and isinstance(y, Tensor) and (lengths is None or isinstance(lengths, Tensor)):
+            return x, y, lengths
+    shown = f"a {type(batch).__name__}" + (f" of {len(batch)}" if isinstance(batch, tuple | list) else "")
+    raise ValueError(f"{name} must be {DATA_KINDS}, each of tensors; its batch {index} is {shown}")
+
+
+def _batches(data, name: str, batch_size: int, shuffle: bool, seed: int, passes: int) -> Iterable:
+    """``data`` as something to iterate ``passes`` times, each pass yielding ``(x, y, lengths)``.
+
+    Refused up front (``ValueError`` naming ``name``): anything but a :class:`SequenceDataset` or an
+    iterable of batches, an empty one, a first batch that is not ``(x, y[, lengths])`` tensors, and a
+    one-shot iterator (a generator) when it would be read more than once.
+    """
     if isinstance(data, SequenceDataset):
+        if len(data) == 0:
+            raise ValueError(f"{name} is empty: give {DATA_KINDS} with at least one sequence")
         return BatchLoader(data, batch_size, shuffle=shuffle, seed=seed)
-    if data is None or (hasattr(data, "__len__") and len(data) == 0):
-        raise ValueError("data is empty: give a SequenceDataset or an iterable of (x, y, lengths) batches")
-    return data
+    if isinstance(data, str | bytes | Tensor) or not hasattr(data, "__iter__"):
+        raise ValueError(f"{name} must be {DATA_KINDS}; got {type(data).__name__}")
+    one_shot = iter(data) is data
+    if one_shot and passes > 1:
+        raise ValueError(
+            f"{name} is a one-shot iterator ({type(data).__name__}): it would be empty after the first "
+            f"of {passes} passes; give {DATA_KINDS}"
+        )
+    iterator = iter(data)
+    first = next(iterator, None)
+    if first is None:
+        raise ValueError(f"{name} is empty: give {DATA_KINDS} with at least one batch")
+    _unpack(first, name, 1)
+    return itertools.chain([first], iterator) if one_shot else data
 
 
-@torch.no_grad()
+def _checked(batches: Iterable, name: str):
+    for index, batch in enumerate(batches, start=1):
+        yield _unpack(batch, name, index)
+
+
 def evaluate(model: nn.Module, data, *, batch_size: int = 256, device=None) -> tuple[float, float]:
     """Mean loss and metric (accuracy for classification, MSE for regression) over ``data``.
 
-    ``data``: a :class:`SequenceDataset` or an iterable of ``(x, y, lengths)`` batches.
+    ``data``: a :class:`SequenceDataset` or an iterable of ``(x, y)`` or ``(x, y, lengths)`` batches
+    (a generator is read once). Runs where the model is (or on ``device``); each batch is moved there.
     """
-    device = device or next(model.parameters()).device
+    _check_model(model)
+    batch_size = check_int("batch_size", batch_size, low=1)
+    device = model_device(model) if device is None else check_device("device", device)
+    return _evaluate(model, _batches(data, "data", batch_size, False, 0, passes=1), "data", device)
+
+
+@torch.no_grad()
+def _evaluate(model: nn.Module, batches: Iterable, name: str, device: torch.device) -> tuple[float, float]:
     was_training = model.training
     model.eval()
     total_loss = total_metric = 0.0
     count = 0
-    for x, y, lengths in _batches(data, batch_size, False, 0):
+    for x, y, lengths in _checked(batches, name):
         x, y = x.to(device), y.to(device)
         loss, metric = loss_and_metric(model(x, lengths), y)
         total_loss += loss.item() * len(y)
@@ -142,6 +204,12 @@ def evaluate(model: nn.Module, data, *, batch_size: int = 256, device=None) -> t
         count += len(y)
     model.train(was_training)
     return total_loss / count, total_metric / count
+
+
+def _check_model(model) -> None:
+    if not isinstance(model, nn.Module) or next(model.parameters(), None) is None:
+        raise ValueError(f"model must be a torch nn.Module with parameters (e.g. rnnlib.build_model(...)); "
+                         f"got {type(model).__name__}")
 
 
 def fit(
@@ -163,72 +231,83 @@ def fit(
 ) -> History:
     """Train ``model`` and return its :class:`History`.
 
-    ``train``/``test``: :class:`SequenceDataset` (batched here, shuffled with ``seed``) or iterables of
-    ``(x, y, lengths)`` batches. ``max_norm``: clip the global gradient norm to this value (``None``:
-    no clipping). ``max_steps`` stops early after that many optimiser steps. Integer targets train
-    with cross-entropy and report accuracy; float targets with mean squared error and report MSE.
+    ``train``/``test``: :class:`SequenceDataset` (batched here, shuffled with ``seed``) or re-iterable
+    collections of ``(x, y)`` or ``(x, y, lengths)`` batches (a generator only with ``epochs=1``);
+    anything else is refused before training starts. ``device``: where to train (``None``: rnnlib's
+    current device, the one ``setup()`` picked; the model is moved there). ``max_norm``: clip the
+    global gradient norm to this value (``None``: no clipping). ``max_steps`` stops early after that
+    many optimiser steps. Integer targets train with cross-entropy and report accuracy; float targets
+    with mean squared error and report MSE.
+    Batch order and dropout masks are drawn from ``seed``; the caller's random state is left alone.
     Raises :class:`TrainingDiverged` with advice when the loss or gradient is no longer finite.
     """
-    epochs = check_int("epochs", epochs, low=1, high=100_000)
-    lr = check_float("lr", lr, low=0.0, high=100.0, low_open=True)
+    epochs = check_int("epochs", epochs, low=1, high=MAX_EPOCHS)
+    lr = check_float("lr", lr, low=0.0, high=MAX_LR, low_open=True)
     if max_norm is not None:
         max_norm = check_float("max_norm", max_norm, low=0.0, low_open=True)
     if max_steps is not None:
         max_steps = check_int("max_steps", max_steps, low=1)
     check_choice("optimizer", optimizer, ("adam", "sgd"))
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    _check_model(model)
+    batch_size = check_int("batch_size", batch_size, low=1)
+    seed = check_int("seed", seed, low=SEED_RANGE[0], high=SEED_RANGE[1])
+    device = current_device() if device is None else check_device("device", device)
+    train_batches = _batches(train, "train", batch_size, True, seed, passes=epochs)
+    if test is not None:
+        test = _batches(test, "test", 256, False, 0, passes=epochs)
     model.to(device)
-    train_batches = _batches(train, batch_size, True, seed)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr)
-    clip_to = float("inf") if max_norm is None else max_norm  # inf: measure the norm, never rescale
-    regression = None
-    history = History(metric="accuracy", max_norm=max_norm)
-    step = 0
-    bar = tqdm(range(epochs), desc=desc or type(model).__name__, disable=not progress, leave=False)
-    for epoch in bar:
-        model.train()
-        start = time.perf_counter()
-        total_loss = total_metric = grad_sum = 0.0
-        count = batches = 0
-        for x, y, lengths in train_batches:
-            x, y = x.to(device), y.to(device)
-            if regression is None:
-                regression = y.is_floating_point()
-                history.metric = "mse" if regression else "accuracy"
-            loss, metric = loss_and_metric(model(x, lengths), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            norm = float(nn.utils.clip_grad_norm_(params, clip_to))
-            loss_value = loss.item()
-            if not (np.isfinite(loss_value) and np.isfinite(norm)):
-                raise TrainingDiverged(_advice(epoch, step, loss_value, norm, lr, max_norm), history)
-            opt.step()
-            step += 1
-            total_loss += loss_value * len(y)
-            total_metric += metric.item()
-            grad_sum += norm
-            count += len(y)
-            batches += 1
-            if record_steps:
-                history.step_loss.append(loss_value)
-                history.step_grad_norm.append(norm)
-                history.step_grad_norm_clipped.append(min(norm, clip_to))
+    # dropout draws from torch's generator: seeded with seed here, the caller's state left alone
+    with own_random_state(seed, device):
+        params = [p for p in model.parameters() if p.requires_grad]
+        opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr)
+        clip_to = float("inf") if max_norm is None else max_norm  # inf: measure the norm, never rescale
+        regression = None
+        history = History(metric="accuracy", max_norm=max_norm)
+        step = 0
+        bar = tqdm(range(epochs), desc=desc or type(model).__name__, disable=not progress, leave=False)
+        for epoch in bar:
+            model.train()
+            start = time.perf_counter()
+            total_loss = total_metric = grad_sum = 0.0
+            count = batches = 0
+            for x, y, lengths in _checked(train_batches, "train"):
+                x, y = x.to(device), y.to(device)
+                if regression is None:
+                    regression = y.is_floating_point()
+                    history.metric = "mse" if regression else "accuracy"
+                loss, metric = loss_and_metric(model(x, lengths), y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                norm = float(nn.utils.clip_grad_norm_(params, clip_to))
+                loss_value = loss.item()
+                if not (np.isfinite(loss_value) and np.isfinite(norm)):
+                    raise TrainingDiverged(_advice(epoch, step, loss_value, norm, lr, max_norm), history)
+                opt.step()
+                step += 1
+                total_loss += loss_value * len(y)
+                total_metric += metric.item()
+                grad_sum += norm
+                count += len(y)
+                batches += 1
+                if record_steps:
+                    history.step_loss.append(loss_value)
+                    history.step_grad_norm.append(norm)
+                    history.step_grad_norm_clipped.append(min(norm, clip_to))
+                if max_steps is not None and step >= max_steps:
+                    break
+            history.seconds.append(time.perf_counter() - start)
+            history.train_loss.append(total_loss / count)
+            history.train_metric.append(total_metric / count)
+            history.grad_norm.append(grad_sum / batches)
+            if test is not None:
+                test_loss, test_metric = _evaluate(model, test, "test", device)
+                history.test_loss.append(test_loss)
+                history.test_metric.append(test_metric)
+            bar.set_postfix(history.final() | {"seconds": history.seconds[-1]}, refresh=False)
             if max_steps is not None and step >= max_steps:
                 break
-        history.seconds.append(time.perf_counter() - start)
-        history.train_loss.append(total_loss / count)
-        history.train_metric.append(total_metric / count)
-        history.grad_norm.append(grad_sum / batches)
-        if test is not None:
-            test_loss, test_metric = evaluate(model, test, device=device)
-            history.test_loss.append(test_loss)
-            history.test_metric.append(test_metric)
-        bar.set_postfix(history.final() | {"seconds": history.seconds[-1]}, refresh=False)
-        if max_steps is not None and step >= max_steps:
-            break
-    bar.close()
-    return history
+        bar.close()
+        return history
 
 
 def _advice(epoch: int, step: int, loss: float, norm: float, lr: float, max_norm) -> str:

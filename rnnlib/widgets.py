@@ -59,7 +59,8 @@ import numpy as np
 from IPython.display import display
 from matplotlib.figure import Figure
 
-from . import labs, plots
+from . import labs, limits, plots
+from .architectures import ARCHITECTURES, display_name
 from .training import TrainingDiverged
 from .validation import check_choice
 
@@ -71,7 +72,24 @@ FIGURE_DPI = 100
 NORM_AXIS = (1e-16, 1e1)
 _SLIDER = dict(continuous_update=False, style={"description_width": "initial"},
                layout=widgets.Layout(width="360px"))
-ARCH_OPTIONS = [("RNN", "rnn"), ("GRU", "gru"), ("LSTM", "lstm"), ("BiLSTM", "bilstm")]
+ARCH_OPTIONS = [(arch.name, key) for key, arch in ARCHITECTURES.items()]  # (label, value) per button
+#: what each starting value is checked against (the controls' bounds, from rnnlib.limits)
+_RANGES = {
+    "hidden_dim": limits.HIDDEN_RANGE, "seq_len": limits.SEQ_LEN_RANGE, "spectral_radius": limits.SPECTRAL_RADIUS_RANGE,
+    "forget_bias": limits.GATE_BIAS_RANGE, "max_norm": limits.MAX_NORM_RANGE, "seed": limits.SEED_RANGE,
+    "train_steps": limits.TRAIN_STEPS_RANGE, "lr": limits.LR_RANGE, "steps": limits.CLIP_STEPS_RANGE,
+}
+
+
+def _log_bounds(bounds: tuple[float, float]) -> dict:
+    """``min``/``max`` exponents of a ``FloatLogSlider`` spanning ``bounds``."""
+    return dict(base=10, min=float(np.log10(bounds[0])), max=float(np.log10(bounds[1])))
+
+
+def _seed_box(seed: int) -> widgets.BoundedIntText:
+    return _with_class(widgets.BoundedIntText(value=seed, min=limits.SEED_RANGE[0], max=limits.SEED_RANGE[1],
+                                              description="seed", layout=widgets.Layout(width="190px")),
+                       "rnnlib-seed")
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -183,9 +201,10 @@ class Lab:
         held = self.settings()
         for name, value in requested.items():
             if held[name] != value:
+                bounds = f"must be in [{_RANGES[name][0]}, {_RANGES[name][1]}]" if name in _RANGES else "is invalid"
                 raise ValueError(
-                    f"{name}={value!r} cannot be set on the {self.name}: its control holds {held[name]!r} "
-                    "(ranges: the constants in rnnlib.labs; gate biases only for gated models)"
+                    f"{name}={value!r} cannot be set on the {self.name}: {name} {bounds} in the control's "
+                    f"steps (it holds {held[name]!r}; gate biases only for gated models)"
                 )
 
     def settings(self) -> dict:
@@ -253,29 +272,28 @@ class GradientFlowLab(Lab):
                                                       description="architecture"), "rnnlib-arch")
         self.arch.style.button_width = "70px"
         self.hidden = _with_class(widgets.IntSlider(
-            value=hidden_dim, min=labs.HIDDEN_RANGE[0], max=labs.HIDDEN_RANGE[1], step=4,
+            value=hidden_dim, min=limits.HIDDEN_RANGE[0], max=limits.HIDDEN_RANGE[1], step=4,
             description="hidden size", **_SLIDER), "rnnlib-hidden")
         self.seq_len = _with_class(widgets.IntSlider(
-            value=seq_len, min=labs.SEQ_LEN_RANGE[0], max=labs.SEQ_LEN_RANGE[1], step=5,
+            value=seq_len, min=limits.SEQ_LEN_RANGE[0], max=limits.SEQ_LEN_RANGE[1], step=5,
             description="sequence length T", **_SLIDER), "rnnlib-seq-len")
         self.radius = _with_class(widgets.FloatSlider(
-            value=1.0 if spectral_radius is None else spectral_radius, min=labs.SPECTRAL_RADIUS_RANGE[0],
-            max=labs.SPECTRAL_RADIUS_RANGE[1], step=0.05, description="spectral radius ρ(W_hh)",
+            value=1.0 if spectral_radius is None else spectral_radius, min=limits.SPECTRAL_RADIUS_RANGE[0],
+            max=limits.SPECTRAL_RADIUS_RANGE[1], step=0.05, description="spectral radius ρ(W_hh)",
             **_SLIDER), "rnnlib-radius")
         self.rescale = _optional_slider("set ρ(W_hh)", self.radius, "rnnlib-rescale", spectral_radius is not None)
         self.gate_bias = _with_class(widgets.FloatSlider(
-            value=3.0 if forget_bias is None else forget_bias, min=labs.GATE_BIAS_RANGE[0],
-            max=labs.GATE_BIAS_RANGE[1], step=0.5, description="forget-gate bias", **_SLIDER),
+            value=3.0 if forget_bias is None else forget_bias, min=limits.GATE_BIAS_RANGE[0],
+            max=limits.GATE_BIAS_RANGE[1], step=0.5, description="forget-gate bias", **_SLIDER),
             "rnnlib-gate-bias")
         self.set_bias = _optional_slider("set gate bias", self.gate_bias, "rnnlib-set-bias", forget_bias is not None)
         self.max_norm = _with_class(widgets.FloatLogSlider(
-            value=1.0 if max_norm is None else max_norm, base=10, min=-2, max=2, step=0.25,
+            value=1.0 if max_norm is None else max_norm, **_log_bounds(limits.MAX_NORM_RANGE), step=0.25,
             description="max_norm", readout_format=".3g", **_SLIDER), "rnnlib-max-norm")
         self.clip = _optional_slider("clip gradients", self.max_norm, "rnnlib-clip", max_norm is not None)
-        self.seed = _with_class(widgets.BoundedIntText(value=seed, min=0, max=9999, description="seed",
-                                                       layout=widgets.Layout(width="150px")), "rnnlib-seed")
+        self.seed = _seed_box(seed)
         self.train_steps = _with_class(widgets.IntSlider(
-            value=train_steps, min=labs.TRAIN_STEPS_RANGE[0], max=labs.TRAIN_STEPS_RANGE[1], step=50,
+            value=train_steps, min=limits.TRAIN_STEPS_RANGE[0], max=limits.TRAIN_STEPS_RANGE[1], step=50,
             description="trained steps (long-range task)", **_SLIDER), "rnnlib-train-steps")
         self.train_increment = train_increment
         self.train_button = _with_class(widgets.Button(description=f"train +{train_increment} steps",
@@ -382,25 +400,24 @@ class ClippingLab(Lab):
                  steps: int = 100, seed: int = 0) -> None:
         super().__init__()
         self.max_norm = _with_class(widgets.FloatLogSlider(
-            value=max_norm, base=10, min=-2, max=2, step=0.25, description="max_norm (clipped run)",
+            value=max_norm, **_log_bounds(limits.MAX_NORM_RANGE), step=0.25, description="max_norm (clipped run)",
             readout_format=".3g", **_SLIDER), "rnnlib-max-norm")
         self.radius = _with_class(widgets.FloatSlider(
-            value=spectral_radius, min=labs.SPECTRAL_RADIUS_RANGE[0], max=labs.SPECTRAL_RADIUS_RANGE[1],
+            value=spectral_radius, min=limits.SPECTRAL_RADIUS_RANGE[0], max=limits.SPECTRAL_RADIUS_RANGE[1],
             step=0.05, description="spectral radius ρ(W_hh)", **_SLIDER), "rnnlib-radius")
         self.lr = _with_class(widgets.FloatLogSlider(
-            value=lr, base=10, min=-4, max=0, step=0.1, description="learning rate (SGD)",
+            value=lr, **_log_bounds(limits.LR_RANGE), step=0.1, description="learning rate (SGD)",
             readout_format=".3g", **_SLIDER), "rnnlib-lr")
         self.steps = _with_class(widgets.IntSlider(
-            value=steps, min=labs.CLIP_STEPS_RANGE[0], max=labs.CLIP_STEPS_RANGE[1], step=10,
+            value=steps, min=limits.CLIP_STEPS_RANGE[0], max=limits.CLIP_STEPS_RANGE[1], step=10,
             description="steps", **_SLIDER), "rnnlib-steps")
-        self.seed = _with_class(widgets.BoundedIntText(value=seed, min=0, max=9999, description="seed",
-                                                       layout=widgets.Layout(width="150px")), "rnnlib-seed")
+        self.seed = _seed_box(seed)
         self._unclipped: tuple[dict, labs.ClippingResult] | None = None
         self._watch(self.max_norm, self.radius, self.lr, self.steps, self.seed)
         self._assemble(widgets.HBox([self.radius, self.lr]), widgets.HBox([self.max_norm, self.steps, self.seed]))
         self._check_start(dict(spectral_radius=spectral_radius, lr=lr, steps=steps, seed=seed))
         if self.max_norm.value != max_norm:
-            low, high = labs.MAX_NORM_RANGE
+            low, high = limits.MAX_NORM_RANGE
             raise ValueError(f"max_norm must be a number in [{low}, {high}] on the {self.name}, got {max_norm!r}")
         self.update()
 
@@ -462,8 +479,9 @@ class GateLab(Lab):
                  trained: bool = True, forget_bias: float | None = None, seed: int = 0) -> None:
         super().__init__()
         check_choice("arch", arch, labs.GATED_ARCHS)
-        self.arch = _with_class(widgets.ToggleButtons(options=ARCH_OPTIONS[1:3], value=arch,
-                                                      description="architecture"), "rnnlib-arch")
+        gated = [option for option in ARCH_OPTIONS if option[1] in labs.GATED_ARCHS]
+        self.arch = _with_class(widgets.ToggleButtons(options=gated, value=arch, description="architecture"),
+                                "rnnlib-arch")
         self.sentence = _with_class(widgets.Combobox(
             value=sentence, options=list(labs.EXAMPLE_SENTENCES), ensure_option=False,
             description="sentence", placeholder="pick an example or type words, then Enter",
@@ -471,12 +489,11 @@ class GateLab(Lab):
         self.trained = _with_class(widgets.Checkbox(value=trained, description="trained on the sentiment task",
                                                     indent=False), "rnnlib-trained")
         self.gate_bias = _with_class(widgets.FloatSlider(
-            value=3.0 if forget_bias is None else forget_bias, min=labs.GATE_BIAS_RANGE[0],
-            max=labs.GATE_BIAS_RANGE[1], step=0.5, description="forget-gate bias", **_SLIDER),
+            value=3.0 if forget_bias is None else forget_bias, min=limits.GATE_BIAS_RANGE[0],
+            max=limits.GATE_BIAS_RANGE[1], step=0.5, description="forget-gate bias", **_SLIDER),
             "rnnlib-gate-bias")
         self.set_bias = _optional_slider("set gate bias", self.gate_bias, "rnnlib-set-bias", forget_bias is not None)
-        self.seed = _with_class(widgets.BoundedIntText(value=seed, min=0, max=9999, description="seed",
-                                                       layout=widgets.Layout(width="150px")), "rnnlib-seed")
+        self.seed = _seed_box(seed)
         self.arch.observe(self._arch_changed, names="value")
         self._arch_changed()
         self._watch(self.arch, self.sentence, self.trained, self.set_bias, self.gate_bias, self.seed)
@@ -505,7 +522,7 @@ class GateLab(Lab):
         state = (f"trained {labs.GATE_EPOCHS} epochs on the sentiment task (test accuracy {r.test_accuracy:.0%})"
                  if s["trained"] else "untrained (PyTorch's initialisation)")
         positive = _span("rnnlib-positive", f"{r.positive:.2f}")
-        text = [_span("rnnlib-setting", f"{s['arch'].upper()}, {state}"),
+        text = [_span("rnnlib-setting", f"{display_name(s['arch'])}, {state}"),
                 f"P(positive) = {positive} for “{html.escape(' '.join(r.tokens))}”"]
         if r.unknown:
             text.append(html.escape(f"not in the vocabulary (read as <unk>): {', '.join(r.unknown)}"))

@@ -29,7 +29,7 @@ def test_sentiment_one_epoch_two_archs_prints_epochs_table_and_writes_the_chart(
     assert "clip=5.0" in out and "lr=0.001" in out and "hidden_dim=64" in out  # the seed's settings
     assert out.count("epoch   1/1 | train loss") == 2
     table = out[out.index("model "):]
-    assert "SimpleRNN" in table and "BiLSTM" in table and "test acc" in table and "GRU" not in table
+    assert "RNN" in table and "BiLSTM" in table and "test acc" in table and "GRU" not in table
     assert png.read_bytes().startswith(PNG_MAGIC)
 
 

@@ -42,7 +42,7 @@ def test_sweep_chart_draws_a_line_per_model_and_chance():
     ax = fig.axes[0]
     assert ax.get_xlabel() == "distance d (filler words)" and ax.get_ylabel() == "final test accuracy"
     labels = [line.get_label() for line in ax.get_lines()]
-    assert labels[:2] == ["SimpleRNN", "GRU"] and labels[2].startswith("chance (")
+    assert labels[:2] == ["RNN", "GRU"] and labels[2].startswith("chance (")
     assert list(ax.get_lines()[0].get_xdata()) == [1, 2]
 
 
