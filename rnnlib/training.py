@@ -18,9 +18,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from .data import BatchLoader, SequenceDataset
+from .progress import progress_bar
 from .validation import check_choice, check_float, check_int
 
 
@@ -185,7 +185,7 @@ def fit(
     regression = None
     history = History(metric="accuracy", max_norm=max_norm)
     step = 0
-    bar = tqdm(range(epochs), desc=desc or type(model).__name__, disable=not progress, leave=False)
+    bar = progress_bar(range(epochs), desc=desc or type(model).__name__, enabled=progress)
     for epoch in bar:
         model.train()
         start = time.perf_counter()
