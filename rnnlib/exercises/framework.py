@@ -28,7 +28,8 @@ from ..validation import check_int
 from . import delegation
 
 #: heading colour of each kind of message in Jupyter
-COLOURS = {"Correct": "#2e7d32", "Not yet": "#c62828", "Hint": "#1565c0", "Solution": "#6a1b9a"}
+COLOURS = {"Correct": "#2e7d32", "Not yet": "#c62828", "Not quite": "#ef6c00", "Hint": "#1565c0",
+           "Solution": "#6a1b9a"}
 #: tolerances for comparing a learner's float32 tensors with torch's
 ATOL, RTOL = 1e-5, 1e-4
 #: (seed, batch, input_size, hidden_size) of the cases a step function runs on: all sizes different first
