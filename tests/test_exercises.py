@@ -1,6 +1,7 @@
 """The notebooks' self-checking exercises: right answers pass, known mistakes are named, nothing crashes."""
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from rnnlib.exercises import (
     framework,
     gru_lstm_ratio_exercise,
     gru_step_exercise,
+    lstm_step_backward_exercise,
     lstm_step_exercise,
     per_step_factor_exercise,
     reverse_within_length_exercise,
@@ -22,7 +24,6 @@ from rnnlib.exercises import (
     rnn_step_backward_exercise,
     rnn_step_exercise,
 )
-from rnnlib.exercises import solutions as S
 
 EXERCISES = [ex for exercises in NOTEBOOK_EXERCISES.values() for ex in exercises]
 IDS = [ex.answer_name for ex in EXERCISES]
@@ -33,6 +34,10 @@ def shown_solution(exercise):
     namespace = {}
     exec(exercise.solution_source, namespace)
     return namespace[exercise.answer_name]
+
+
+#: the model answers as a learner would type them (calling rnnlib.exercises.solutions itself is delegation)
+S = SimpleNamespace(**{ex.answer_name: shown_solution(ex) for ex in EXERCISES})
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -278,12 +283,34 @@ def test_gru_step_unknown_mistake_points_at_the_reset_gate():
     assert "Check the reset gate r_t" in message
 
 
-def test_gru_lstm_ratio():
-    assert gru_lstm_ratio_exercise.check(lambda i, h: 0.75)
-    assert "counts the gates" in gru_lstm_ratio_exercise.check(lambda i, h: 2 / 3).message
-    assert "the saving" in gru_lstm_ratio_exercise.check(lambda i, h: 0.25).message
-    assert "LSTM / GRU" in gru_lstm_ratio_exercise.check(lambda i, h: 4 / 3).message
-    assert "nn.GRU has 132 parameters and nn.LSTM 176" in gru_lstm_ratio_exercise.check(lambda i, h: 0.7).message
+def _classifier_counts(v, e, h, o):
+    embedding, block, fc = v * e, h * (e + h + 2), (h + 1) * o
+    return embedding, block, fc
+
+
+def test_gru_lstm_ratio_counts_the_whole_classifier():
+    check = gru_lstm_ratio_exercise.check
+
+    def classifier(gru_blocks, lstm_blocks, embedding=True, head=True):
+        def ratio(v, e, h, o):
+            rest = v * e * embedding + (h + 1) * o * head
+            return (rest + gru_blocks * h * (e + h + 2)) / (rest + lstm_blocks * h * (e + h + 2))
+
+        return ratio
+
+    assert check(classifier(3, 4))
+    recurrent_only = check(lambda v, e, h, o: 0.75).message  # the old answer, a constant
+    assert "3/4 is the ratio of the recurrent layers alone" in recurrent_only
+    assert "returns 0.75 whatever the sizes are" in recurrent_only
+    no_embedding = check(classifier(3, 4, embedding=False))
+    assert "left out the embedding" in no_embedding.message
+    no_head = check(classifier(3, 4, head=False))
+    assert "left out the output layer" in no_head.message
+    inverse = check(classifier(4, 3))
+    assert "LSTM / GRU" in inverse.message
+    assert "counts the gates" in check(lambda v, e, h, o: 2 / 3).message
+    generic = check(lambda v, e, h, o: 0.7).message
+    assert "the GRU classifier has 1682 parameters (embedding 400, GRU 1248, output layer 34)" in generic
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -420,3 +447,43 @@ def test_per_step_factor():
     assert "1/ρ" in check(lambda norms: (norms[-1] / norms[0]) ** (1 / (len(norms) - 1))).message
     assert "geometric mean" in check(lambda norms: (norms[:-1] / norms[1:]).mean()).message
     assert "should be one number" in check(lambda norms: norms[:2]).message
+
+
+def _lstm_backward(*, c_path=True, order=(0, 1, 2, 3), f_in_dc_prev=True, db_factor=1):
+    """The model answer with one slip switched on."""
+
+    def answer(dh_t, dc_t, x, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh):
+        blocks = (x @ w_ih.T + b_ih + h_prev @ w_hh.T + b_hh).chunk(4, dim=1)
+        i, f, g, o = (blocks[k] for k in order)
+        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+        tanh_c = torch.tanh(f * c_prev + i * g)
+        dc = dc_t + dh_t * o * (1 - tanh_c**2) * c_path
+        parts = {0: dc * g * i * (1 - i), 1: dc * c_prev * f * (1 - f), 2: dc * i * (1 - g**2),
+                 3: dh_t * tanh_c * o * (1 - o)}
+        da = torch.cat([parts[order.index(k)] for k in range(4)], dim=1)
+        dc_prev = dc * f if f_in_dc_prev else dc
+        return da @ w_ih, da @ w_hh, dc_prev, da.T @ x, da.T @ h_prev, db_factor * da.sum(0)
+
+    return answer
+
+
+def test_lstm_step_backward_right_and_mistakes():
+    check = lstm_step_backward_exercise.check
+    assert check(_lstm_backward())
+    assert "misses the path from h_t into c_t" in check(_lstm_backward(c_path=False)).message
+    assert "order f, i, g, o" in check(_lstm_backward(order=(1, 0, 2, 3))).message
+    assert "order i, f, o, g" in check(_lstm_backward(order=(0, 1, 3, 2))).message
+    no_f = check(_lstm_backward(f_in_dc_prev=False)).message
+    assert "dc_prev forgets the forget gate" in no_f and "dx, dh_prev, dw_ih, dw_hh and db are right" in no_f
+    twice = check(_lstm_backward(db_factor=2)).message
+    assert "db is twice the right one" in twice and "dx, dh_prev, dc_prev, dw_ih and dw_hh are right" in twice
+    five = check(lambda *a: _lstm_backward()(*a)[:5]).message
+    assert "Return the tuple `(dx, dh_prev, dc_prev, dw_ih, dw_hh, db)`" in five
+    generic = check(lambda *a: tuple(t * 1.1 for t in _lstm_backward()(*a))).message
+    assert "differs from autograd's by" in generic and "(case: batch=3, input_size=5, hidden_size=4, seed=0)" in generic
+
+
+def test_lstm_step_backward_solution_is_hidden_until_asked(capsys):
+    assert "def lstm_step_backward" not in lstm_step_backward_exercise._repr_markdown_()
+    lstm_step_backward_exercise.hint(1)
+    assert "def " not in capsys.readouterr().out

@@ -20,14 +20,14 @@ from .bilstm import bilstm_readout_exercise, reverse_within_length_exercise
 from .comparison import bilstm_lstm_ratio_exercise, per_step_factor_exercise
 from .framework import CheckResult, Exercise
 from .gru import gru_lstm_ratio_exercise, gru_step_exercise
-from .lstm import forget_bias_exercise, lstm_step_exercise
+from .lstm import forget_bias_exercise, lstm_step_backward_exercise, lstm_step_exercise
 from .vanilla_rnn import rnn_parameter_count_exercise, rnn_step_backward_exercise, rnn_step_exercise
 
 #: the exercises of each notebook, in the order they appear
 NOTEBOOK_EXERCISES: dict[str, tuple[Exercise, ...]] = {
     "01_vanilla_rnn": (rnn_step_exercise, rnn_parameter_count_exercise, rnn_step_backward_exercise),
     "02_gru": (gru_step_exercise, gru_lstm_ratio_exercise),
-    "03_lstm": (lstm_step_exercise, forget_bias_exercise),
+    "03_lstm": (lstm_step_exercise, forget_bias_exercise, lstm_step_backward_exercise),
     "04_bilstm": (reverse_within_length_exercise, bilstm_readout_exercise),
     "05_comparison": (bilstm_lstm_ratio_exercise, per_step_factor_exercise),
 }
@@ -41,6 +41,7 @@ __all__ = [
     "forget_bias_exercise",
     "gru_lstm_ratio_exercise",
     "gru_step_exercise",
+    "lstm_step_backward_exercise",
     "lstm_step_exercise",
     "per_step_factor_exercise",
     "reverse_within_length_exercise",

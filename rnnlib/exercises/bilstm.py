@@ -7,7 +7,9 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..cells import reverse_within_length
+from ..models import RecurrentClassifier
 from . import solutions
+from .delegation import RNNLIB, Forbidden
 from .framework import AnswerProblem, Exercise, call_answer, close, describe, join_names, seeded, tensor_problem
 
 #: (seed, lengths, size): padded batches (the last one without padding), ``size`` = features or input size
@@ -26,6 +28,11 @@ class ReverseWithinLengthExercise(Exercise):
     title = "Reverse padded sequences without moving the padding"
     answer_name = "reverse_within_length"
     solution_function = solutions.reverse_within_length
+    forbidden = (RNNLIB["reverse_within_length"], RNNLIB["run_direction"])
+    delegation_advice = (
+        "Reverse each sequence's real part yourself: a loop over the batch with `.flip(0)` is enough; the check "
+        "compares with the right reversal for you."
+    )
     prompt = r"""The backward direction of a BiLSTM must start at each sequence's **true** last token. In a padded
 batch, `x.flip(1)` would put the padding first, and the backward LSTM would read padding before any real token.
 
@@ -68,6 +75,10 @@ class BiLSTMReadoutExercise(Exercise):
     title = "Read out [h_T→ ; h_1←] from a padded BiLSTM batch"
     answer_name = "bilstm_readout"
     solution_function = solutions.bilstm_readout
+    forbidden = (RNNLIB["read_last"], Forbidden("RecurrentClassifier.readout", (RecurrentClassifier.readout,)))
+    delegation_advice = (
+        "Index `output` yourself: each sequence's forward state at lengths − 1, the backward state at position 0."
+    )
     prompt = r"""A bidirectional `nn.LSTM` ran over a **packed** padded batch (so the backward direction started at
 each sequence's true last token), and `pad_packed_sequence` gave back `output`: (batch, time, 2H), the forward
 states in `output[..., :H]`, the backward ones in `output[..., H:]`, zeros at padding.

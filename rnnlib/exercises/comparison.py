@@ -10,13 +10,19 @@ import torch
 from ..diagnostics import decay_ratio
 from ..models import build_model, count_parameters
 from . import solutions
-from .framework import AnswerProblem, Exercise, as_number, call_answer, describe, known_mistake, seeded
+from .delegation import COUNTING, layer
+from .framework import AnswerProblem, Exercise, describe, known_mistake, noting_constant, numeric_answers, seeded
 
 
 class BiLSTMLSTMRatioExercise(Exercise):
     title = "Is a BiLSTM classifier really twice an LSTM classifier?"
     answer_name = "bilstm_lstm_ratio"
     solution_function = solutions.bilstm_lstm_ratio
+    forbidden = (*layer("lstm"), *COUNTING)
+    delegation_advice = (
+        "Count with a formula in the four sizes (embedding, LSTM blocks per direction, output layer): no model "
+        "to build. The check builds the real models for you."
+    )
     prompt = r"""The course text's table says a BiLSTM has "2× LSTM" parameters. Audit it for the whole classifier
 (embedding → recurrent layer → linear output layer on the state the model reads). Write
 `bilstm_lstm_ratio(vocab_size, embed_dim, hidden_dim, output_dim)` returning, **in closed form** (a formula),
@@ -32,17 +38,19 @@ same sizes and one layer. The check counts the parameters of real models of seve
     sizes = ((50, 8, 16, 2), (30, 32, 64, 2), (20, 4, 128, 5), (20000, 100, 32, 3))
 
     def run_checks(self, answer) -> str:
-        ratios = []
-        for vocab_size, embed_dim, hidden_dim, output_dim in self.sizes:
-            sizes = dict(vocab_size=vocab_size, embed_dim=embed_dim, hidden_dim=hidden_dim, output_dim=output_dim)
-            case = describe(**sizes)
-            got = as_number("ratio", call_answer(answer, *sizes.values(), case=case), case)
+        names = ("vocab_size", "embed_dim", "hidden_dim", "output_dim")
+        cases = [(sizes, describe(**dict(zip(names, sizes)))) for sizes in self.sizes]
+        answers = numeric_answers(answer, "ratio", cases)
+        models = []
+        for sizes in self.sizes:
             with seeded(0):  # building draws random weights: keep them away from the learner's generator
-                lstm, bilstm = build_model("lstm", **sizes), build_model("bilstm", **sizes)
-            ratio = count_parameters(bilstm) / count_parameters(lstm)
-            if abs(got - ratio) > 1e-9 * ratio:
-                raise AnswerProblem(self._diagnose(got, lstm, bilstm) + case)
-            ratios.append(ratio)
+                models.append((build_model("lstm", **dict(zip(names, sizes))),
+                               build_model("bilstm", **dict(zip(names, sizes)))))
+        ratios = [count_parameters(bilstm) / count_parameters(lstm) for lstm, bilstm in models]
+        with noting_constant(answers, ratios, "the sizes"):
+            for (_, case), got, ratio, (lstm, bilstm) in zip(cases, answers, ratios, models):
+                if abs(got - ratio) > 1e-9 * ratio:
+                    raise AnswerProblem(self._diagnose(got, lstm, bilstm) + case)
         return (
             f"The claim is exact for the recurrent layer alone (`count_parameters(model, recurrent_only=True)`), "
             f"but a whole classifier grows by a factor {min(ratios):.3f}–{max(ratios):.3f} in these cases: the "
@@ -76,6 +84,7 @@ class PerStepFactorExercise(Exercise):
     title = "From a gradient-norm curve to a decay factor per step"
     answer_name = "per_step_factor"
     solution_function = solutions.per_step_factor
+    delegation_advice = "Take the (T − 1)-th root of the decay ratio yourself: one line of arithmetic."
     prompt = r"""`rnnlib.diagnostics.hidden_grad_norms` measures
 `norms[t]` $= \lVert\partial L/\partial h_{t+1}\rVert$ for t = 0 … T − 1,
 and the comparison table reports the decay ratio `norms[0] / norms[-1]`
@@ -95,16 +104,19 @@ Write `per_step_factor(norms)` that returns this $\rho$ (a float) for a 1-D floa
     cases = ((0, 10, 0.6), (1, 50, 0.9), (2, 100, 1.3), (3, 2, 0.5))
 
     def run_checks(self, answer) -> str:
+        curves = []
         for seed, time, rho in self.cases:
             with seeded(seed):  # a geometric curve with noise: the step-to-step ratios vary
                 noise = torch.exp(0.3 * torch.randn(time, dtype=torch.float64))
-            norms = rho ** torch.arange(time - 1, -1, -1, dtype=torch.float64) * noise
-            case = describe(T=time, seed=seed)
-            got = as_number("factor", call_answer(answer, norms, case=case), case)
-            ratio = decay_ratio(norms)
-            expected = ratio ** (1 / (time - 1))
-            if not math.isclose(got, expected, rel_tol=1e-6):
-                raise AnswerProblem(self._diagnose(got, expected, ratio, norms) + case)
+            curves.append(((rho ** torch.arange(time - 1, -1, -1, dtype=torch.float64) * noise,),
+                           describe(T=time, seed=seed)))
+        answers = numeric_answers(answer, "factor", curves)
+        factors = [decay_ratio(norms) ** (1 / (len(norms) - 1)) for (norms,), _ in curves]
+        with noting_constant(answers, factors, "the norms"):
+            for ((norms,), case), got, expected in zip(curves, answers, factors):
+                ratio = decay_ratio(norms)
+                if not math.isclose(got, expected, rel_tol=1e-6):
+                    raise AnswerProblem(self._diagnose(got, expected, ratio, norms) + case)
         rnn = 2e-22 ** (1 / 99)
         return (
             f"ρ is the average factor per step back. A vanilla RNN at PyTorch's default init measured a decay ratio of "

@@ -16,6 +16,7 @@ import math
 import numbers
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,9 +25,11 @@ import torch
 from torch import Tensor, nn
 
 from ..validation import check_int
+from . import delegation
 
 #: heading colour of each kind of message in Jupyter
-COLOURS = {"Correct": "#2e7d32", "Not yet": "#c62828", "Hint": "#1565c0", "Solution": "#6a1b9a"}
+COLOURS = {"Correct": "#2e7d32", "Not yet": "#c62828", "Not quite": "#ef6c00", "Hint": "#1565c0",
+           "Solution": "#6a1b9a"}
 #: tolerances for comparing a learner's float32 tensors with torch's
 ATOL, RTOL = 1e-5, 1e-4
 #: (seed, batch, input_size, hidden_size) of the cases a step function runs on: all sizes different first
@@ -38,6 +41,10 @@ _LIBRARY_DIRS = (str(Path(torch.__file__).parent), str(Path(__file__).parent.par
 
 class AnswerProblem(Exception):
     """Raised inside a check when the learner's answer is wrong; the message is the feedback."""
+
+
+#: (what the exercise running now forbids, what to do instead): set by ``Exercise.check`` for ``call_answer``
+_FORBIDDEN: ContextVar[tuple[tuple[delegation.Forbidden, ...], str]] = ContextVar("forbidden", default=((), ""))
 
 
 class CheckResult:
@@ -138,13 +145,24 @@ def step_cases(cell_class: type[nn.Module]) -> Iterator[StepCase]:
 def call_answer(answer: Callable, *args, case: str = ""):
     """Call the learner's function on copies of ``args`` (so in-place edits cannot spoil the check).
 
-    Any exception becomes an :class:`AnswerProblem` that names the error and the learner's line.
+    Any exception becomes an :class:`AnswerProblem` that names the error and the learner's line. Inside
+    ``Exercise.check`` the call is watched: using what the exercise forbids (its torch layer, rnnlib's own
+    implementation, ...) is an :class:`AnswerProblem` too, whatever the function returns.
     """
+    forbidden, advice = _FORBIDDEN.get()
     copies = [a.clone() if isinstance(a, Tensor) else a for a in args]
-    try:
-        return answer(*copies)
-    except Exception as error:  # a learner's bug of any kind: report it, never a traceback
-        raise AnswerProblem(raised_message(error, case)) from None
+    with delegation.watching(forbidden) as used:
+        try:
+            result = answer(*copies)
+        except Exception as error:  # a learner's bug of any kind: report it, never a traceback
+            result, problem = None, raised_message(error, case)
+        else:
+            problem = None
+    if used:
+        raise AnswerProblem(delegation.message(used, "uses", advice))
+    if problem:
+        raise AnswerProblem(problem)
+    return result
 
 
 def raised_message(error: Exception, case: str = "") -> str:
@@ -273,6 +291,29 @@ def as_number(name: str, got, case: str = "") -> float:
     return float(got)
 
 
+def numeric_answers(answer: Callable, name: str, cases: Iterable[tuple[tuple, str]]) -> list[float]:
+    """The learner's number for every ``(arguments, case text)``, all computed before any is judged."""
+    return [as_number(name, call_answer(answer, *args, case=text), text) for args, text in cases]
+
+
+@contextmanager
+def noting_constant(got: list[float], expected: list[float], inputs: str) -> Iterator[None]:
+    """Add to the feedback of a wrong answer that the learner's function gave one value for every case although
+    the right answers differ: a number copied from somewhere, not a function of its ``inputs``."""
+    constant = len(got) > 1 and len(set(got)) == 1
+    spread = max(expected) - min(expected) > 1e-9 * max(map(abs, expected))
+    try:
+        yield
+    except AnswerProblem as problem:
+        if not (constant and spread):
+            raise
+        raise AnswerProblem(
+            f"{problem} And your function returns {got[0]:.6g} whatever {inputs} are, while the right answer "
+            f"changes with them (from {min(expected):.6g} to {max(expected):.6g} in these cases): compute it "
+            "from the arguments."
+        ) from None
+
+
 class Exercise:
     """One exercise. Subclasses set the texts and implement :meth:`run_checks`.
 
@@ -286,6 +327,9 @@ class Exercise:
     prompt: str = ""
     hints: tuple[str, ...] = ()
     solution_function: Callable
+    #: what the answer must not use (besides any model answer), and what to do instead
+    forbidden: tuple[delegation.Forbidden, ...] = ()
+    delegation_advice: str = ""
 
     def run_checks(self, answer: Callable) -> str:
         """Raise :class:`AnswerProblem` for a wrong answer; return the success message otherwise."""
@@ -304,7 +348,15 @@ class Exercise:
                     f"Pass your function itself, e.g. `check({self.answer_name})` (without parentheses "
                     f"after the name); got a {type(answer).__name__}."
                 )
-            result = CheckResult(True, self.run_checks(answer))
+            forbidden = (*self.forbidden, *delegation.ALL_SOLUTIONS)
+            used = delegation.source_uses(answer, forbidden)
+            if used:
+                raise AnswerProblem(delegation.message(used, "refers to", self.delegation_advice))
+            token = _FORBIDDEN.set((forbidden, self.delegation_advice))
+            try:
+                result = CheckResult(True, self.run_checks(answer))
+            finally:
+                _FORBIDDEN.reset(token)
         except AnswerProblem as problem:
             result = CheckResult(False, str(problem))
         show("Correct" if result else "Not yet", result.message)

@@ -7,17 +7,20 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..cells import gru_step
-from ..models import count_parameters
+from ..models import build_model, count_parameters
 from . import solutions
+from .delegation import COUNTING, RNNLIB, layer
 from .framework import (
     STEP_CASES,
     AnswerProblem,
     Exercise,
-    as_number,
     call_answer,
     describe,
     known_mistake,
+    noting_constant,
+    numeric_answers,
     reorder_gates,
+    seeded,
     step_cases,
     tensor_problem,
 )
@@ -32,6 +35,11 @@ class GRUStepExercise(Exercise):
     title = "Write one step of PyTorch's GRU"
     answer_name = "gru_step"
     solution_function = solutions.gru_step
+    forbidden = (*layer("gru"), RNNLIB["gru_step"], RNNLIB["unroll"])
+    delegation_advice = (
+        "Write the gate equations r_t, z_t, n_t and h_t yourself (`@`, `.chunk(3, dim=1)`, `torch.sigmoid`, "
+        "`torch.tanh`); the check compares them with nn.GRUCell for you."
+    )
     prompt = r"""Write `gru_step(x, h, w_ih, w_hh, b_ih, b_hh)`, one step of the GRU **as PyTorch computes it**:
 
 $$\begin{aligned}
@@ -100,46 +108,72 @@ The check copies the weights of a real `nn.GRUCell` and compares on random input
 
 
 class GRULSTMRatioExercise(Exercise):
-    title = "How many parameters does a GRU save against an LSTM?"
+    title = "How many parameters does a GRU classifier save against an LSTM classifier?"
     answer_name = "gru_lstm_ratio"
     solution_function = solutions.gru_lstm_ratio
-    prompt = r"""The course text says a GRU has "about 25 % fewer parameters" than an LSTM. Write
-`gru_lstm_ratio(input_size, hidden_size)` that returns, **in closed form** (a formula, no torch), the number of
-parameters of `nn.GRU(input_size, hidden_size)` divided by that of `nn.LSTM(input_size, hidden_size)`
-(one layer, biases on). The check counts the parameters of real layers of several sizes."""
-    hints = (
-        "Both layers are built from the same kind of block: for each gate (and the candidate), one matrix for "
-        "the input, one for the hidden state and two bias vectors. Count the blocks of each layer.",
-        "A block has hidden_size × input_size + hidden_size × hidden_size + 2 × hidden_size parameters. "
-        "The GRU stacks 3 blocks (r, z, n), the LSTM 4 (i, f, g, o).",
+    forbidden = (*layer("gru"), *layer("lstm"), *COUNTING)
+    delegation_advice = (
+        "Count with a formula in the four sizes (the embedding, the recurrent layer's blocks, the output "
+        "layer): no model to build. The check builds the real models for you."
     )
-    sizes = ((5, 4), (1, 1), (32, 64), (300, 128))
+    prompt = r"""The course text says a GRU has "about 25 % fewer parameters" than an LSTM. Is that true of the
+classifier you train? Write `gru_lstm_ratio(vocab_size, embed_dim, hidden_dim, output_dim)` that returns, **in
+closed form** (a formula, no torch), the number of parameters of `build_model("gru", ...)` divided by that of
+`build_model("lstm", ...)` with the same sizes: an embedding (vocab_size × embed_dim), one recurrent layer, and
+a linear output layer on the last hidden state. The check counts the parameters of real models of several
+sizes."""
+    hints = (
+        "Count three parts: the embedding, the recurrent layer and the output layer. Only the recurrent layer "
+        "differs between the two models. Its parameters come in blocks: for each gate (and the candidate) one "
+        "matrix for the input, one for the hidden state and two bias vectors.",
+        "A block has hidden_dim × embed_dim + hidden_dim × hidden_dim + 2 × hidden_dim parameters; the GRU stacks "
+        "3 blocks (r, z, n), the LSTM 4 (i, f, g, o). The output layer has (hidden_dim + 1) × output_dim.",
+    )
+    #: (vocab_size, embed_dim, hidden_dim, output_dim): recurrent layer dominating, embedding dominating, tiny
+    sizes = ((50, 8, 16, 2), (30, 32, 64, 2), (20000, 100, 32, 3), (3, 1, 1, 1))
 
     def run_checks(self, answer) -> str:
-        for input_size, hidden_size in self.sizes:
-            case = describe(input_size=input_size, hidden_size=hidden_size)
-            got = as_number("ratio", call_answer(answer, input_size, hidden_size, case=case), case)
-            with torch.device("meta"):  # shapes only: no memory, no random numbers
-                gru = count_parameters(nn.GRU(input_size, hidden_size))
-                lstm = count_parameters(nn.LSTM(input_size, hidden_size))
-            if abs(got - gru / lstm) > 1e-9:
-                raise AnswerProblem(self._diagnose(got, gru, lstm) + case)
+        names = ("vocab_size", "embed_dim", "hidden_dim", "output_dim")
+        cases = [(sizes, describe(**dict(zip(names, sizes)))) for sizes in self.sizes]
+        answers = numeric_answers(answer, "ratio", cases)
+        models = [self._models(sizes) for sizes in self.sizes]
+        ratios = [count_parameters(gru) / count_parameters(lstm) for gru, lstm in models]
+        with noting_constant(answers, ratios, "the sizes"):
+            for (_, case), got, ratio, (gru, lstm) in zip(cases, answers, ratios, models):
+                if abs(got - ratio) > 1e-9 * ratio:
+                    raise AnswerProblem(self._diagnose(got, gru, lstm) + case)
         return (
-            "3/4 at every size: every block has the same shape and the GRU has 3 where the LSTM has 4, so "
-            "\"25 % fewer\" is exact for the recurrent layer. A whole classifier (embedding, output layer) "
-            "saves a little less."
+            f"The recurrent layers alone are exactly 3/4 at every size (same blocks, 3 against 4). The whole "
+            f"classifier saves less, a ratio of {min(ratios):.3f}–{max(ratios):.3f} in these cases: the embedding "
+            "and the output layer are the same in both models, and a large vocabulary pulls the ratio towards 1."
         )
 
+    def _models(self, sizes):
+        kwargs = dict(zip(("vocab_size", "embed_dim", "hidden_dim", "output_dim"), sizes))
+        with seeded(0):  # building draws random weights: keep them away from the learner's generator
+            return build_model("gru", **kwargs), build_model("lstm", **kwargs)
+
     @staticmethod
-    def _diagnose(got: float, gru: int, lstm: int) -> str:
+    def _diagnose(got: float, gru, lstm) -> str:
+        embedding, fc = count_parameters(gru.embedding), count_parameters(gru.fc)
+        rnn_gru, rnn_lstm = count_parameters(gru.rnn), count_parameters(lstm.rnn)
+        total_gru, total_lstm = embedding + rnn_gru + fc, embedding + rnn_lstm + fc
         known = {
-            2 / 3: "2/3 counts the gates (GRU 2, LSTM 3), but the candidate has weights too: the GRU has 3 blocks "
-            "(r, z, n), the LSTM 4 (i, f, g, o).",
-            lstm / gru: "That is LSTM / GRU: the exercise asks for GRU / LSTM.",
-            1 - gru / lstm: "That is the saving, 1 − ratio: the exercise asks for the ratio GRU / LSTM.",
+            rnn_gru / rnn_lstm: "3/4 is the ratio of the recurrent layers alone. The embedding and the output "
+            "layer are the same in both models: count the whole classifier.",
+            (rnn_gru + fc) / (rnn_lstm + fc): "You left out the embedding (vocab_size × embed_dim): both models "
+            "have it, which pulls the ratio towards 1.",
+            (embedding + rnn_gru) / (embedding + rnn_lstm): "You left out the output layer: a weight "
+            "(output_dim × hidden_dim) and a bias (output_dim).",
+            2 / 3: "2/3 counts the gates (GRU 2, LSTM 3), but the candidate has weights too, and the classifier has "
+            "an embedding and an output layer.",
+            total_lstm / total_gru: "That is LSTM / GRU: the exercise asks for GRU / LSTM.",
+            1 - total_gru / total_lstm: "That is the saving, 1 − ratio: the exercise asks for the ratio GRU / LSTM.",
         }
         return known_mistake(got, known) or (
-            f"Your ratio is {got:.4g}; nn.GRU has {gru} parameters and nn.LSTM {lstm}: {gru / lstm:.4g}."
+            f"Your ratio is {got:.6g}; the GRU classifier has {total_gru} parameters (embedding {embedding}, GRU "
+            f"{rnn_gru}, output layer {fc}) and the LSTM classifier {total_lstm} (LSTM {rnn_lstm}): "
+            f"{total_gru / total_lstm:.6g}."
         )
 
 

@@ -10,14 +10,18 @@ from torch import nn
 
 from ..cells import lstm_step
 from . import solutions
+from .delegation import AUTOGRAD, RNNLIB, Forbidden, layer
 from .framework import (
     STEP_CASES,
     AnswerProblem,
     Exercise,
-    as_number,
+    StepCase,
     call_answer,
     close,
     describe,
+    join_names,
+    noting_constant,
+    numeric_answers,
     reorder_gates,
     seeded,
     step_cases,
@@ -32,6 +36,11 @@ class LSTMStepExercise(Exercise):
     title = "Write one step of an LSTM"
     answer_name = "lstm_step"
     solution_function = solutions.lstm_step
+    forbidden = (*layer("lstm"), RNNLIB["lstm_step"], RNNLIB["unroll"])
+    delegation_advice = (
+        "Write the four gates and the two updates yourself (`@`, `.chunk(4, dim=1)`, `torch.sigmoid`, "
+        "`torch.tanh`); the check compares them with nn.LSTMCell for you."
+    )
     prompt = r"""Write `lstm_step(x, h, c, w_ih, w_hh, b_ih, b_hh)`, one LSTM step, returning the pair `(h_t, c_t)`:
 
 $$\begin{aligned}
@@ -133,23 +142,24 @@ what is left of $c_0 = 1$."""
     margin = 0.01
 
     def run_checks(self, answer) -> str:
-        for steps, keep in self.cases:
-            case = describe(steps=steps, keep=keep)
-            b = as_number("bias", call_answer(answer, steps, keep, case=case), case)
-            kept = kept_fraction(b, steps)
-            if kept < keep * (1 - 1e-6):
-                message = self._too_small(b, steps, keep, kept)
-                if kept_fraction(b + self.margin, steps) >= keep:
-                    message += f" You are less than {self.margin} short: return the formula's value, unrounded."
-                raise AnswerProblem(message + case)
-            smaller = kept_fraction(b - self.margin, steps)
-            if smaller >= keep:
-                raise AnswerProblem(
-                    f"b = {b:.6g} keeps {kept:.5g} ≥ {keep} of the cell after {_steps(steps)}, but it is not the "
-                    f"smallest such bias: b − {self.margin} still keeps {smaller:.5g}. The smallest matters: deep "
-                    f"in σ's flat tail (σ'(b) = {_sigmoid(b) * (1 - _sigmoid(b)):.2g}) the gate learns slowly to "
-                    f"forget when the task needs it.{case}"
-                )
+        cases = [((steps, keep), describe(steps=steps, keep=keep)) for steps, keep in self.cases]
+        answers = numeric_answers(answer, "bias", cases)
+        with noting_constant(answers, [solutions.forget_bias(*args) for args, _ in cases], "steps and keep"):
+            for ((steps, keep), case), b in zip(cases, answers):
+                kept = kept_fraction(b, steps)
+                if kept < keep * (1 - 1e-6):
+                    message = self._too_small(b, steps, keep, kept)
+                    if kept_fraction(b + self.margin, steps) >= keep:
+                        message += f" You are less than {self.margin} short: return the formula's value, unrounded."
+                    raise AnswerProblem(message + case)
+                smaller = kept_fraction(b - self.margin, steps)
+                if smaller >= keep:
+                    raise AnswerProblem(
+                        f"b = {b:.6g} keeps {kept:.5g} ≥ {keep} of the cell after {_steps(steps)}, but it is not the "
+                        f"smallest such bias: b − {self.margin} still keeps {smaller:.5g}. The smallest matters: deep "
+                        f"in σ's flat tail (σ'(b) = {_sigmoid(b) * (1 - _sigmoid(b)):.2g}) the gate learns slowly to "
+                        f"forget when the task needs it.{case}"
+                    )
         long_range = solutions.forget_bias(50, 0.01)
         return (
             f"The bias must satisfy σ(b) ≥ keep^(1/steps). For the long-range task's 50 filler words with 1 % left "
@@ -200,5 +210,134 @@ def kept_fraction(bias: float, steps: int) -> float:
     return float(c)
 
 
+class LSTMStepBackwardExercise(Exercise):
+    title = "Backpropagate through one LSTM step (advanced)"
+    answer_name = "lstm_step_backward"
+    solution_function = solutions.lstm_step_backward
+    forbidden = (AUTOGRAD, *layer("lstm"), RNNLIB["lstm_step"])
+    delegation_advice = (
+        "Derive the gradients by hand with plain tensor operations (notebook 01's `rnn_step_backward` is the "
+        "pattern); the check runs autograd through nn.LSTMCell for you and compares."
+    )
+    prompt = r"""Notebook 01 walked one step of the vanilla RNN backwards. Do the same for the LSTM step above
+(gates in torch's order i, f, g, o). Write
+`lstm_step_backward(dh_t, dc_t, x, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh)`:
+
+* `dh_t` $= \partial L/\partial h_t$ and `dc_t` $= \partial L/\partial c_t$ as sent back by the **next** step
+  (the belt): (batch, H)
+* the step's inputs `x`: (batch, D), `h_prev` $= h_{t-1}$, `c_prev` $= c_{t-1}$: (batch, H), and its weights
+  `w_ih`: (4H, D), `w_hh`: (4H, H), `b_ih`, `b_hh`: (4H,)
+
+Return the tuple `(dx, dh_prev, dc_prev, dw_ih, dw_hh, db)`: $\partial L/\partial x_t$ (batch, D),
+$\partial L/\partial h_{t-1}$ and $\partial L/\partial c_{t-1}$ (batch, H), $\partial L/\partial W_{ih}$ (4H, D),
+$\partial L/\partial W_{hh}$ (4H, H), both summed over the batch, and `db` (4H,), the gradient of `b_ih`
+(equal to that of `b_hh`; return it once).
+
+Plain tensor operations, no autograd: recompute the gates from the inputs. The check runs autograd through a
+real `nn.LSTMCell` with the same weights on several shapes."""
+    hints = (
+        "Recompute the forward step first: i, f, g, o and c_t. Then start at c_t. It reaches the loss twice: "
+        "along the belt (`dc_t`) and through h_t = o_t ⊙ tanh(c_t). So "
+        "∂L/∂c_t = dc_t + dh_t ⊙ o_t ⊙ (1 − tanh²(c_t)).",
+        "From that total ∂L/∂c_t: the gates get di = ∂L/∂c_t ⊙ g, df = ∂L/∂c_t ⊙ c_{t-1}, dg = ∂L/∂c_t ⊙ i, and "
+        "do = dh_t ⊙ tanh(c_t); the belt passes on dc_prev = ∂L/∂c_t ⊙ f. Then through the nonlinearities: "
+        "σ' = σ(1 − σ) for i, f, o and tanh' = 1 − g² for g.",
+        "Stack the four pre-activation gradients in torch's order i, f, g, o into `da`: (batch, 4H). The rest is "
+        "the RNN backward again: dx = da W_ih, dh_prev = da W_hh, dW_ih = daᵀ x, dW_hh = daᵀ h_{t-1}, "
+        "db = da summed over the batch.",
+    )
+    names = ("dx", "dh_prev", "dc_prev", "dw_ih", "dw_hh", "db")
+    axes = (("batch", "input feature"), ("batch", "unit"), ("batch", "unit"), ("gate row", "input feature"),
+            ("gate row", "previous unit"), ("gate row",))
+
+    def run_checks(self, answer) -> str:
+        for seed, batch, input_size, hidden_size in STEP_CASES:
+            case = StepCase.draw(nn.LSTMCell, seed, batch, input_size, hidden_size)
+            with seeded(1000 + seed):
+                dh, dc = torch.randn(batch, hidden_size), torch.randn(batch, hidden_size)
+            expected = self._reference(case, dh, dc)
+            mistakes = self._mistakes(case, dh, dc, expected)
+            got = call_answer(answer, dh, dc, case.x, case.h, case.c, *case.weights, case=case.text)
+            values = unpack_answer(got, self.names, case.text)
+            problems = {
+                name: tensor_problem(name, value, expected[name], axes=axes, against="autograd's",
+                                     mistakes=mistakes.get(name, ()))
+                for name, value, axes in zip(self.names, values, self.axes)
+            }
+            wrong = [text for text in problems.values() if text]
+            if wrong:
+                right = [name for name, text in problems.items() if not text]
+                verdict = f" ({join_names(right)} {'is' if len(right) == 1 else 'are'} right.)" if right else ""
+                raise AnswerProblem(" ".join(wrong[:2]) + verdict + case.text)
+        return (
+            f"All six gradients equal autograd's through nn.LSTMCell on {len(STEP_CASES)} random cases. Compare "
+            "`dc_prev = ∂L/∂c_t ⊙ f_t` with the RNN's `dh_prev = (∂L/∂a_t) W_hh`: along the belt the gradient is "
+            "multiplied by the forget gate only, no matrix and no tanh', which is why an LSTM with f_t near 1 "
+            "keeps its gradient over many steps."
+        )
+
+    def _reference(self, case, dh, dc) -> dict:
+        """Autograd's gradients through the real nn.LSTMCell."""
+        cell = case.cell
+        x, h, c = (t.clone().requires_grad_() for t in (case.x, case.h, case.c))
+        h_t, c_t = cell(x, (h, c))
+        grads = torch.autograd.grad((h_t, c_t), (x, h, c, cell.weight_ih, cell.weight_hh, cell.bias_ih), (dh, dc))
+        return dict(zip(self.names, (g.detach() for g in grads)))
+
+    def _mistakes(self, case, dh, dc, expected) -> dict:
+        """What the common slips compute, each by autograd through a step written with that slip."""
+        mistakes = {name: [] for name in self.names}
+        no_c_path = _step_grads(case, dh, dc, c_path=False)
+        for name in self.names:
+            mistakes[name].append(
+                (f"Your {name} misses the path from h_t into c_t: h_t = o_t ⊙ tanh(c_t), so "
+                 "∂L/∂c_t = dc_t + dh_t ⊙ o_t ⊙ (1 − tanh²(c_t)), not dc_t alone.", no_c_path[name]))
+        for order, names in (((1, 0, 2, 3), "f, i, g, o"), ((0, 1, 3, 2), "i, f, o, g")):
+            wrong = _step_grads(case, dh, dc, order=order)
+            for name in self.names:
+                mistakes[name].append(
+                    (f"Your {name} reads the gate blocks in the order {names}; torch stacks them i, f, g, o "
+                     "(input, forget, candidate, output), in the forward step and in the gradients.", wrong[name]))
+        mistakes["dc_prev"].append(
+            ("Your dc_prev forgets the forget gate: along the belt ∂c_t/∂c_{t-1} = diag(f_t), so "
+             "dc_prev = ∂L/∂c_t ⊙ f_t.", _total_dc(case, dh, dc)))
+        mistakes["db"].append(
+            ("Your db is twice the right one: b_ih and b_hh each get this gradient; return it once.",
+             2 * expected["db"]))
+        return mistakes
+
+
+def _gates(x, h, w_ih, w_hh, b_ih, b_hh, order=(0, 1, 2, 3)):
+    """(i, f, g, o) of one LSTM step, reading the stacked blocks in ``order`` (a mix-up when not 0, 1, 2, 3)."""
+    blocks = (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(4, dim=1)
+    i, f, g, o = (blocks[k] for k in order)
+    return torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+
+
+def _step_grads(case, dh, dc, *, c_path: bool = True, order=(0, 1, 2, 3)) -> dict:
+    """Autograd's gradients of one LSTM step written with a slip: ``c_path=False`` cuts h_t's path into c_t
+    (h_t = o_t ⊙ tanh(c_t) with c_t treated as a constant), ``order`` reads the gates in another order."""
+    x, h, c, *weights = (t.clone().requires_grad_() for t in (case.x, case.h, case.c, *case.weights))
+    i, f, g, o = _gates(x, h, *weights, order=order)
+    c_t = f * c + i * g
+    h_t = o * torch.tanh(c_t if c_path else c_t.detach())
+    grads = torch.autograd.grad((h_t, c_t), (x, h, c, *weights[:3]), (dh, dc))
+    return dict(zip(LSTMStepBackwardExercise.names, (g.detach() for g in grads)))
+
+
+def _total_dc(case, dh, dc) -> torch.Tensor:
+    """∂L/∂c_t, both paths: what a dc_prev that forgets the factor f_t returns."""
+    i, f, g, o = _gates(case.x, case.h, *case.weights)
+    c_t = (f * case.c + i * g).requires_grad_()
+    (total,) = torch.autograd.grad((o * torch.tanh(c_t), c_t), c_t, (dh, dc))
+    return total
+
+
+ForgetBiasExercise.forbidden = (Forbidden("rnnlib.exercises.lstm.kept_fraction", (kept_fraction,)),)
+ForgetBiasExercise.delegation_advice = (
+    "Solve σ(b)^steps = keep for b with a formula; the check measures the cell for you."
+)
+
 lstm_step_exercise = LSTMStepExercise()
 forget_bias_exercise = ForgetBiasExercise()
+lstm_step_backward_exercise = LSTMStepBackwardExercise()

@@ -51,11 +51,13 @@ def gru_step(x, h, w_ih, w_hh, b_ih, b_hh):
     return (1 - z) * n + z * h  # h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}: z_t near 1 keeps the past
 
 
-def gru_lstm_ratio(input_size, hidden_size):
-    """Parameters of nn.GRU divided by those of nn.LSTM, same sizes, one layer."""
-    per_block = hidden_size * (input_size + hidden_size + 2)  # W_i* (H, I), W_h* (H, H), b_i*, b_h*
-    gru = 3 * per_block  # blocks r, z, n
-    lstm = 4 * per_block  # blocks i, f, g, o
+def gru_lstm_ratio(vocab_size, embed_dim, hidden_dim, output_dim):
+    """Parameters of build_model("gru", ...) divided by those of build_model("lstm", ...), same sizes."""
+    embedding = vocab_size * embed_dim  # the same in both models
+    per_block = hidden_dim * (embed_dim + hidden_dim + 2)  # W_i* (H, E), W_h* (H, H), b_i*, b_h*
+    fc = (hidden_dim + 1) * output_dim  # the output layer reads h_T: the same in both models
+    gru = embedding + 3 * per_block + fc  # blocks r, z, n
+    lstm = embedding + 4 * per_block + fc  # blocks i, f, g, o
     return gru / lstm
 
 
@@ -113,3 +115,29 @@ def per_step_factor(norms):
     """ρ with ‖∂L/∂h_1‖ = ρ^(T−1) ‖∂L/∂h_T‖. norms: (T,), norms[t] = ‖∂L/∂h_{t+1}‖."""
     steps = len(norms) - 1  # T norms are T − 1 steps apart
     return float((norms[0] / norms[-1]) ** (1 / steps))  # the (T−1)-th root of the decay ratio
+
+
+def lstm_step_backward(dh_t, dc_t, x, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh):
+    """Backward through one LSTM step, by hand (torch's gate order i, f, g, o).
+
+    dh_t = ∂L/∂h_t and dc_t = ∂L/∂c_t from the step after: (batch, H); x: (batch, D); h_prev, c_prev: (batch, H);
+    w_ih: (4H, D), w_hh: (4H, H), b_ih, b_hh: (4H,).
+    Returns dx: (batch, D), dh_prev, dc_prev: (batch, H), dw_ih: (4H, D), dw_hh: (4H, H), db: (4H,).
+    """
+    # the forward step again: the backward step needs its gates
+    i, f, g, o = (x @ w_ih.T + b_ih + h_prev @ w_hh.T + b_hh).chunk(4, dim=1)
+    i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+    tanh_c = torch.tanh(f * c_prev + i * g)  # tanh(c_t)
+    # c_t reaches the loss twice: along the belt (dc_t) and through h_t = o_t ⊙ tanh(c_t)
+    dc = dc_t + dh_t * o * (1 - tanh_c**2)
+    # ∂L/∂(each gate): c_t = f ⊙ c_{t-1} + i ⊙ g and h_t = o ⊙ tanh(c_t)
+    di, df, dg, do = dc * g, dc * c_prev, dc * i, dh_t * tanh_c
+    # back through the nonlinearities (σ' = σ(1 − σ), tanh' = 1 − tanh²), stacked like the weights: i, f, g, o
+    da = torch.cat([di * i * (1 - i), df * f * (1 - f), dg * (1 - g**2), do * o * (1 - o)], dim=1)  # (batch, 4H)
+    dx = da @ w_ih  # ∂L/∂x_t: the pre-activation contains x_t W_ihᵀ
+    dh_prev = da @ w_hh  # ∂L/∂h_{t-1}: only through the gates
+    dc_prev = dc * f  # ∂L/∂c_{t-1} along the belt: the forget gate, no matrix
+    dw_ih = da.T @ x  # summed over the batch
+    dw_hh = da.T @ h_prev
+    db = da.sum(0)  # the same for b_ih and b_hh
+    return dx, dh_prev, dc_prev, dw_ih, dw_hh, db

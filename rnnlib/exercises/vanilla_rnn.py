@@ -8,15 +8,17 @@ from torch import nn
 
 from ..models import count_parameters
 from . import solutions
+from .delegation import AUTOGRAD, COUNTING, RNNLIB, layer
 from .framework import (
     STEP_CASES,
     AnswerProblem,
     Exercise,
     StepCase,
-    as_number,
     call_answer,
     describe,
     join_names,
+    noting_constant,
+    numeric_answers,
     seeded,
     step_cases,
     tensor_problem,
@@ -28,6 +30,11 @@ class RNNStepExercise(Exercise):
     title = "Write one step of a vanilla RNN"
     answer_name = "rnn_step"
     solution_function = solutions.rnn_step
+    forbidden = (*layer("rnn"), RNNLIB["rnn_step"], RNNLIB["unroll"])
+    delegation_advice = (
+        "Write the equation h_t = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh) yourself with `@` and `torch.tanh`; "
+        "the check compares it with nn.RNNCell for you."
+    )
     prompt = r"""Write `rnn_step(x, h, w_ih, w_hh, b_ih, b_hh)`, one step of the tanh RNN on a batch:
 
 $$h_t = \tanh(x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh})$$
@@ -92,6 +99,11 @@ class RNNParameterCountExercise(Exercise):
     title = "Count the parameters of a vanilla RNN"
     answer_name = "rnn_parameter_count"
     solution_function = solutions.rnn_parameter_count
+    forbidden = (*layer("rnn"), *layer("gru"), *layer("lstm"), *COUNTING)
+    delegation_advice = (
+        "Count with a formula in input_size and hidden_size (how many numbers does each weight matrix and "
+        "bias hold?): no layer to build. The check builds the real layers for you."
+    )
     prompt = r"""Write `rnn_parameter_count(input_size, hidden_size)` that returns, **in closed form** (a formula,
 no torch), the number of trainable parameters of `nn.RNN(input_size, hidden_size)` (one layer, one
 direction, biases on). The check builds real layers of several sizes and counts
@@ -106,13 +118,14 @@ direction, biases on). The check builds real layers of several sizes and counts
     sizes = ((5, 4), (1, 1), (32, 64), (300, 128))
 
     def run_checks(self, answer) -> str:
-        for input_size, hidden_size in self.sizes:
-            case = describe(input_size=input_size, hidden_size=hidden_size)
-            got = as_number("count", call_answer(answer, input_size, hidden_size, case=case), case)
-            with torch.device("meta"):  # shapes only: no memory, no random numbers
-                expected = count_parameters(nn.RNN(input_size, hidden_size))
-            if got != expected:
-                raise AnswerProblem(self._diagnose(got, expected, input_size, hidden_size))
+        cases = [(sizes, describe(input_size=sizes[0], hidden_size=sizes[1])) for sizes in self.sizes]
+        answers = numeric_answers(answer, "count", cases)
+        with torch.device("meta"):  # shapes only: no memory, no random numbers
+            counts = [count_parameters(nn.RNN(*sizes)) for sizes in self.sizes]
+        with noting_constant(answers, counts, "input_size and hidden_size"):
+            for (input_size, hidden_size), got, expected in zip(self.sizes, answers, counts):
+                if got != expected:
+                    raise AnswerProblem(self._diagnose(got, expected, input_size, hidden_size))
         return (
             "Right: H·I + H·H + 2H. The count does not depend on the sequence length: the same weights are used at "
             "every step. And it grows with H², so doubling the hidden size roughly quadruples it."
@@ -139,6 +152,11 @@ class RNNStepBackwardExercise(Exercise):
     title = "Backpropagate through one RNN step"
     answer_name = "rnn_step_backward"
     solution_function = solutions.rnn_step_backward
+    forbidden = (AUTOGRAD, *layer("rnn"), RNNLIB["rnn_step_backward"], RNNLIB["rnn_backward"])
+    delegation_advice = (
+        "Derive the gradients by hand, starting from ∂L/∂a_t = dh_t ⊙ (1 − h_t²), with plain tensor products; "
+        "the check runs autograd for you and compares."
+    )
     prompt = r"""The forward step is $a_t = x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh}$ and
 $h_t = \tanh(a_t)$. Backpropagation through time walks back over these steps; write one of them:
 `rnn_step_backward(dh_t, h_t, h_prev, x_t, w_hh)` gets
