@@ -7,6 +7,7 @@ so each concept lives in one function.
 from .cells import ScratchRecurrent, unroll
 from .data import adding_task, long_range_task, sentiment_task
 from .initialization import set_forget_bias, set_spectral_radius, spectral_radii
+from .lm import build_lm
 from .models import (
     ARCHITECTURES,
     BiLSTMClassifier,
@@ -29,6 +30,7 @@ __all__ = [
     "SimpleRNN",
     "TrainingDiverged",
     "adding_task",
+    "build_lm",
     "build_model",
     "count_parameters",
     "evaluate",
