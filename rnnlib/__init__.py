@@ -8,6 +8,7 @@ from .cells import ScratchRecurrent, unroll
 from .data import adding_task, long_range_task, sentiment_task
 from .device import current_device, get_device, use_device
 from .initialization import set_forget_bias, set_spectral_radius, spectral_radii
+from .lm import build_lm
 from .models import (
     ARCHITECTURES,
     BiLSTMClassifier,
@@ -30,6 +31,7 @@ __all__ = [
     "SimpleRNN",
     "TrainingDiverged",
     "adding_task",
+    "build_lm",
     "build_model",
     "count_parameters",
     "current_device",
