@@ -10,6 +10,14 @@ from . import __version__, plots
 from .training import get_device, set_seed, set_threads
 
 
+def enable_widgets() -> None:
+    """On Colab, turn on the custom widget manager that ipywidgets 8 needs there; elsewhere nothing."""
+    if "google.colab" in sys.modules:
+        from google.colab import output  # only importable on Colab
+
+        output.enable_custom_widget_manager()
+
+
 def setup(seed: int = 0, threads: int | None = 1) -> torch.device:
     """Prepare a notebook: widgets, threads, seed, plot theme; print one line saying where it runs.
 
@@ -20,10 +28,7 @@ def setup(seed: int = 0, threads: int | None = 1) -> torch.device:
 
     Returns the device to train on (the GPU when there is one).
     """
-    if "google.colab" in sys.modules:
-        from google.colab import output  # only importable on Colab
-
-        output.enable_custom_widget_manager()
+    enable_widgets()
     threads = set_threads(threads)
     set_seed(seed)
     plots.use_theme()
