@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.rnnlib-installed
 TORCH  := torch==2.13.0
 NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
-.PHONY: lab test test-unit test-notebooks test-browser compare bench bench-quick notebooks links lint clean
+.PHONY: lab classroom test test-unit test-notebooks test-browser compare bench bench-quick notebooks links lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,13 @@ $(STAMP): pyproject.toml
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
+
+# The classroom page: every lab on one page, no code (Voilà strips it), on this machine only.
+# Presenter mode (larger text and figures for a projector): the switch on the page, or open
+# http://127.0.0.1:$(CLASSROOM_PORT)/?presenter=1
+CLASSROOM_PORT ?= 8866
+classroom: $(STAMP)
+	$(VENV)/bin/voila --Voila.ip=127.0.0.1 --port=$(CLASSROOM_PORT) notebooks/classroom.ipynb
 
 test: test-unit test-notebooks
 

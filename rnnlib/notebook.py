@@ -11,6 +11,14 @@ from .device import get_device, use_device
 from .training import set_seed, set_threads
 
 
+def enable_widgets() -> None:
+    """On Colab, turn on the custom widget manager that ipywidgets 8 needs there; elsewhere nothing."""
+    if "google.colab" in sys.modules:
+        from google.colab import output  # only importable on Colab
+
+        output.enable_custom_widget_manager()
+
+
 def setup(seed: int = 0, threads: int | None = 1, device: str | torch.device | None = None) -> torch.device:
     """Prepare a notebook: widgets, threads, seed, plot theme, device; print one line saying where it runs.
 
@@ -23,10 +31,7 @@ def setup(seed: int = 0, threads: int | None = 1, device: str | torch.device | N
 
     Returns that device.
     """
-    if "google.colab" in sys.modules:
-        from google.colab import output  # only importable on Colab
-
-        output.enable_custom_widget_manager()
+    enable_widgets()
     threads = set_threads(threads)
     set_seed(seed)
     plots.use_theme()
