@@ -284,7 +284,7 @@ def test_a_refused_input_never_starts_the_progress_bar(monkeypatch):
     import rnnlib.training
 
     started = []
-    monkeypatch.setattr(rnnlib.training, "tqdm", lambda *args, **kwargs: started.append(1))
+    monkeypatch.setattr(rnnlib.training, "progress_bar", lambda *args, **kwargs: started.append(1))
     for train, test in (("hello", None), (_generator(), None), (_data(), _generator()), ([("a", "b")], None)):
         with pytest.raises(ValueError):
             fit(_rnn(), train, test, epochs=2)
