@@ -157,6 +157,8 @@ def _batches(data, name: str, batch_size: int, shuffle: bool, seed: int, passes:
         if len(data) == 0:
             raise ValueError(f"{name} is empty: give {DATA_KINDS} with at least one sequence")
         return BatchLoader(data, batch_size, shuffle=shuffle, seed=seed)
+    if isinstance(data, BatchLoader):  # never empty, its batches are right; peeking would advance its shuffle
+        return data
     if isinstance(data, str | bytes | Tensor) or not hasattr(data, "__iter__"):
         raise ValueError(f"{name} must be {DATA_KINDS}; got {type(data).__name__}")
     one_shot = iter(data) is data
