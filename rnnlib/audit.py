@@ -29,6 +29,7 @@ from .compare import sweep_finals
 from .data import NEGATIVE_WORDS, POSITIVE_WORDS
 from .device import check_device, current_device
 from .models import ARCHITECTURES, RecurrentClassifier, build_model, count_parameters
+from .training import own_random_state
 from .validation import check_float, check_int
 
 CONFIRMED = "confirmed"
@@ -303,7 +304,7 @@ def fused_layers(device: str | torch.device | None = None) -> dict[str, bool]:
     device = current_device() if device is None else check_device("device", device)
     fused = {}
     for arch in ARCHITECTURES:
-        with torch.random.fork_rng(devices=[]):  # building draws weights: leave the caller's generator alone
+        with own_random_state():  # building draws weights: leave the caller's generator alone
             model = build_model(arch, input_dim=2, hidden_dim=4, output_dim=1).to(device)
         nodes, seen = [model(torch.zeros(1, 3, 2, device=device)).grad_fn], set()
         while nodes:

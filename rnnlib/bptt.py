@@ -52,7 +52,7 @@ from .data import NEGATIVE_WORDS, POSITIVE_WORDS, long_range_task
 from .device import current_device
 from .limits import MAX_BPTT_DISTANCE, MAX_EPOCHS, MAX_LR
 from .models import build_model, read_last
-from .training import History, evaluate
+from .training import History, evaluate, own_random_state
 from .validation import check_float, check_int
 
 #: the model parameters :func:`bptt` returns gradients for, in ``model.named_parameters()`` order
@@ -308,8 +308,7 @@ def truncation_experiment(
     task = long_range_task(distance, seed=seed)
     device = current_device()
     word_ids = torch.tensor([task.vocab.stoi[w] for w in POSITIVE_WORDS + NEGATIVE_WORDS], device=device)
-    with torch.random.fork_rng(devices=[]):  # the model's own seed; the caller's random state is left alone
-        torch.manual_seed(seed)
+    with own_random_state(seed):  # the model's own seed; the caller's random state is left alone
         initial = build_model("rnn", embed_dim=embed_dim, hidden_dim=hidden_dim, **task.model_kwargs()).to(device)
     results: dict[int | None, dict] = {}
     for k in ks:

@@ -123,6 +123,9 @@ def compare_command(args: argparse.Namespace) -> int:
         overrides["forget_bias"] = args.forget_bias
     if not args.out.parent.is_dir():  # fail before training, not after
         raise ValueError(f"--out: folder {str(args.out.parent)!r} does not exist")
+    from .device import get_device, use_device
+
+    use_device(get_device())  # the GPU when there is one, as setup() does in a notebook
     result = run_comparison(args.task, args.archs, log=None if args.quiet else print,
                             progress=not args.quiet, **overrides)
     if args.quiet:

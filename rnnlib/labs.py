@@ -46,7 +46,7 @@ from .limits import (
     TRAIN_STEPS_RANGE,
 )
 from .models import ARCHITECTURES, RecurrentClassifier, build_model
-from .training import History, TrainingDiverged, evaluate, fit, loss_and_metric
+from .training import History, TrainingDiverged, evaluate, fit, loss_and_metric, own_random_state
 from .validation import check_choice, check_float, check_int
 
 # ---- bounds of every argument: defined in rnnlib.limits (the widgets' slider ranges read them too) --
@@ -192,8 +192,7 @@ def _training_sentences(seq_len: int, seed: int) -> SequenceDataset:
 def _seeded_model(seed: int, **kwargs) -> RecurrentClassifier:
     """``build_model(**kwargs)`` with its own seed, on rnnlib's current device; the caller's random state
     is left alone. The weights are drawn on the CPU, so they are the same numbers on every device."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with own_random_state(seed):
         return build_model(**kwargs).to(current_device())
 
 

@@ -38,13 +38,13 @@ def set_seed(seed: int = 0) -> int:
 
 
 @contextmanager
-def own_random_state(seed: int | None = None, device=None) -> Iterator[None]:
-    """Run a block with its own random numbers: torch's generator (the CPU's, and ``device``'s for a GPU),
-    NumPy's and Python's ``random`` are restored when it ends, so the caller's global random state is
-    exactly as before. ``seed``: seed torch inside the block (``None``: continue from the caller's state).
-    How every rnnlib function that draws random numbers leaves the learner's own sequence alone."""
-    device = None if device is None else torch.device(device)
-    gpus = [device.index or 0] if device is not None and device.type == "cuda" else []
+def own_random_state(seed: int | None = None) -> Iterator[None]:
+    """Run a block with its own random numbers: torch's generators (the CPU's and every GPU's, since
+    ``torch.manual_seed`` seeds them all), NumPy's and Python's ``random`` are restored when it ends, so
+    the caller's global random state is exactly as before. ``seed``: seed torch inside the block
+    (``None``: continue from the caller's state). How every rnnlib function that draws random numbers
+    leaves the learner's own sequence alone."""
+    gpus = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
     numpy_state, python_state = np.random.get_state(), random.getstate()
     with torch.random.fork_rng(devices=gpus):
         if seed is not None:
@@ -157,6 +157,8 @@ def _batches(data, name: str, batch_size: int, shuffle: bool, seed: int, passes:
         if len(data) == 0:
             raise ValueError(f"{name} is empty: give {DATA_KINDS} with at least one sequence")
         return BatchLoader(data, batch_size, shuffle=shuffle, seed=seed)
+    if isinstance(data, BatchLoader):  # never empty, its batches are right; peeking would advance its shuffle
+        return data
     if isinstance(data, str | bytes | Tensor) or not hasattr(data, "__iter__"):
         raise ValueError(f"{name} must be {DATA_KINDS}; got {type(data).__name__}")
     one_shot = iter(data) is data
@@ -262,7 +264,7 @@ def fit(
         test = _batches(test, "test", 256, False, 0, passes=epochs)
     model.to(device)
     # dropout draws from torch's generator: seeded with seed here, the caller's state left alone
-    with own_random_state(seed, device):
+    with own_random_state(seed):
         params = [p for p in model.parameters() if p.requires_grad]
         opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr)
         clip_to = float("inf") if max_norm is None else max_norm  # inf: measure the norm, never rescale

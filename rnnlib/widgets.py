@@ -202,10 +202,9 @@ class Lab:
         for name, value in requested.items():
             if held[name] != value:
                 bounds = f"must be in [{_RANGES[name][0]}, {_RANGES[name][1]}]" if name in _RANGES else "is invalid"
-                raise ValueError(
-                    f"{name}={value!r} cannot be set on the {self.name}: {name} {bounds} in the control's "
-                    f"steps (it holds {held[name]!r}; gate biases only for gated models)"
-                )
+                gated = " and needs a gated architecture" if name == "forget_bias" else ""
+                raise ValueError(f"{name}={value!r} cannot be set on the {self.name}: {name} {bounds}{gated}, on "
+                                 f"the control's steps (it would hold {held[name]!r})")
 
     def settings(self) -> dict:
         raise NotImplementedError
