@@ -219,10 +219,16 @@ def test_step_backward_equals_autograd():
         assert (got - want).abs().max() < 1e-12
 
 
-def test_step_backward_passes_the_notebook_exercise():
-    """The library's step is an answer to the learner's exercise (checked against nn.RNNCell)."""
-    from rnnlib.exercises import rnn_step_backward_exercise
+def test_step_backward_passes_the_notebook_exercise(monkeypatch):
+    """The library's step is an answer to the learner's exercise (checked against nn.RNNCell). From a learner the
+    check refuses it (handing the exercise back to rnnlib), so that refusal is switched off here."""
+    from contextlib import nullcontext
 
+    from rnnlib.exercises import delegation, rnn_step_backward_exercise
+
+    assert not rnn_step_backward_exercise.check(rnn_step_backward)
+    monkeypatch.setattr(delegation, "watching", lambda forbidden: nullcontext([]))
+    monkeypatch.setattr(delegation, "source_uses", lambda function, forbidden: [])
     assert rnn_step_backward_exercise.check(rnn_step_backward)
 
 

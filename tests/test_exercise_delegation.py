@@ -123,10 +123,10 @@ DELEGATIONS = [
     (rnn_step_exercise, lambda x, h, w_ih, w_hh, b_ih, b_hh: cells.rnn_step(F.linear(x, w_ih, b_ih), h, w_hh, b_hh),
      "rnnlib.cells.rnn_step"),
     (rnn_step_exercise, lambda *a: solutions.rnn_step(*a), "rnnlib.exercises.solutions.rnn_step"),
-    (rnn_parameter_count_exercise, lambda i, h: sum(p.numel() for p in nn.RNN(i, h).parameters()), "nn.RNN"),
-    (rnn_parameter_count_exercise, lambda i, h: count_parameters(nn.RNN(i, h, device="meta")), "nn.RNN"),
-    (rnn_parameter_count_exercise, lambda i, h: sum(p.numel() for p in nn.Linear(i, h).parameters())
-     + h * h + h, "a torch layer (nn.Module)"),
+    (rnn_parameter_count_exercise, lambda i, h, n: sum(p.numel() for p in nn.RNN(i, h, n).parameters()), "nn.RNN"),
+    (rnn_parameter_count_exercise, lambda i, h, n: count_parameters(nn.RNN(i, h, n, device="meta")), "nn.RNN"),
+    (rnn_parameter_count_exercise, lambda i, h, n: sum(p.numel() for p in nn.Linear(i, h).parameters())
+     + h * h + h + (n - 1) * h * (2 * h + 2), "a torch layer (nn.Module)"),
     (rnn_step_backward_exercise, autograd_rnn_backward, "autograd"),
     (rnn_step_backward_exercise, backward_method_rnn_backward, "autograd"),
     (rnn_step_backward_exercise, bptt_rnn_backward, "rnnlib.bptt.rnn_step_backward"),
@@ -245,7 +245,7 @@ def test_the_watch_puts_back_a_profiler_and_records_nothing_outside():
 # ---- constant answers ------------------------------------------------------------------------------------
 
 CONSTANTS = [
-    (rnn_parameter_count_exercise, lambda i, h: 44, "input_size and hidden_size"),  # right for the first case
+    (rnn_parameter_count_exercise, lambda i, h, n: 44, "input_size, hidden_size and num_layers"),  # right at first
     (gru_lstm_ratio_exercise, lambda v, e, h, o: 0.75, "the sizes"),
     (forget_bias_exercise, lambda steps, keep: 2.1972245773362196, "steps and keep"),  # right for (1, 0.9)
     (bilstm_lstm_ratio_exercise, lambda v, e, h, o: 2.0, "the sizes"),

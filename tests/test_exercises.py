@@ -199,11 +199,15 @@ def test_rnn_step_wrong_shapes_and_types():
 
 
 def test_rnn_parameter_count():
-    assert rnn_parameter_count_exercise.check(lambda i, h: h * i + h * h + 2 * h)
-    one_bias = rnn_parameter_count_exercise.check(lambda i, h: h * i + h * h + h).message
-    assert "your count is 40; nn.RNN(5, 4) has 44" in one_bias and "one bias vector" in one_bias
-    assert "W_hh" in rnn_parameter_count_exercise.check(lambda i, h: h * i + 2 * h).message
-    assert "should be a number" in rnn_parameter_count_exercise.check(lambda i, h: "44").message
+    check = rnn_parameter_count_exercise.check
+    assert check(lambda i, h, n: h * (i + h + 2) + (n - 1) * h * (2 * h + 2))
+    one_bias = check(lambda i, h, n: n * (h * i + h * h + h)).message
+    assert "your count is 40; nn.RNN(5, 4, 1) has 44" in one_bias and "one bias vector" in one_bias
+    assert "W_hh" in check(lambda i, h, n: h * i + 2 * h).message
+    assert "should be a number" in check(lambda i, h, n: "44").message
+    every_layer_reads_x = check(lambda i, h, n: n * h * (i + h + 2)).message
+    assert "nn.RNN(5, 4, 3) has 124" in every_layer_reads_x and "Only layer 1 reads x_t" in every_layer_reads_x
+    assert "That is one layer: num_layers=3 stacks 3" in check(lambda i, h, n: h * (i + h + 2)).message
 
 
 def _backward_with(**replace):

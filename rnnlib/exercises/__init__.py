@@ -14,6 +14,12 @@ Each exercise is named after the function the learner writes, plus ``_exercise``
 learner's function on several seeds and shapes against torch itself (weights copied from a real
 ``nn.RNNCell``/``GRUCell``/``LSTMCell``/``LSTM``, parameters counted on real layers, autograd for
 gradients) and say what is wrong when it is. ``check()`` returns a truthy/falsy :class:`CheckResult`.
+
+An answer that hands the work back to what it should replace (``nn.GRUCell`` in a GRU step, counting
+``nn.RNN(...).parameters()`` for a parameter count, rnnlib's own implementation, autograd in a backward step)
+is refused with a message naming what it used (:mod:`rnnlib.exercises.delegation`); a numeric answer that is
+the same for every input is named as such. :mod:`rnnlib.exercises.predictions` holds the predict-then-run
+questions and the lab challenge.
 """
 
 from .bilstm import bilstm_readout_exercise, reverse_within_length_exercise

@@ -45,7 +45,7 @@ class Forbidden:
 
     name: str
     objects: tuple
-    codes: dict = field(default_factory=dict, compare=False, repr=False)
+    codes: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for obj in self.objects:
@@ -118,7 +118,7 @@ def watching(forbidden: tuple[Forbidden, ...]) -> Iterator[list[str]]:
     ``sys.setprofile`` sees every Python call (by its code object) and every C call (by the function
     object); a profiler the learner had installed is put back afterwards.
     """
-    codes = {code: f.name for f in forbidden for code, _ in f.codes.items()}
+    codes = {code: name for f in forbidden for code, name in f.codes.items()}
     c_functions = {id(obj): f.name for f in forbidden for obj in f.objects if inspect.isbuiltin(obj)}
     used: list[str] = []
 

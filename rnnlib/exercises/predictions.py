@@ -198,11 +198,10 @@ def _causality() -> tuple[str, str]:
     sentence = torch.tensor([vocab.encode("the movie was really good and")])
     edited = sentence.clone()
     edited[0, 3] = vocab.stoi["awful"]
-    changes = {}
-    for arch in ("lstm", "bilstm"):
-        with seeded(1):
-            model = build_model(arch, vocab_size=len(vocab), embed_dim=8, hidden_dim=4)
-        changes[arch] = float(state_changes(model, sentence, edited)[0][:, :3].max())
+    with seeded(1):  # the notebook's set_seed(1), then both models in its order: the same weights
+        models = {arch: build_model(arch, vocab_size=len(vocab), embed_dim=8, hidden_dim=4)
+                  for arch in ("lstm", "bilstm")}
+    changes = {arch: float(state_changes(model, sentence, edited)[0][:, :3].max()) for arch, model in models.items()}
     right = {(False, False): "a", (False, True): "b", (True, True): "c"}.get(
         (changes["lstm"] > 0, changes["bilstm"] > 0), "?")
     return right, (f"Measured: the largest change of a state at positions 1–3 is {changes['lstm']:.1e} for the LSTM "

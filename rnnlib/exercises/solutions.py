@@ -16,12 +16,12 @@ def rnn_step(x, h, w_ih, w_hh, b_ih, b_hh):
     return torch.tanh(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh)  # h_t = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)
 
 
-def rnn_parameter_count(input_size, hidden_size):
-    """Parameters of nn.RNN(input_size, hidden_size): one layer, one direction, with biases."""
-    w_ih = hidden_size * input_size  # W_ih: (hidden_size, input_size)
-    w_hh = hidden_size * hidden_size  # W_hh: (hidden_size, hidden_size)
-    biases = 2 * hidden_size  # b_ih and b_hh: torch keeps two bias vectors
-    return w_ih + w_hh + biases
+def rnn_parameter_count(input_size, hidden_size, num_layers):
+    """Parameters of nn.RNN(input_size, hidden_size, num_layers): one direction, with biases."""
+    first = hidden_size * input_size + hidden_size * hidden_size  # layer 1: W_ih (H, I), W_hh (H, H)
+    above = (num_layers - 1) * 2 * hidden_size * hidden_size  # layers 2 … L read h of the layer below: W_ih (H, H)
+    biases = num_layers * 2 * hidden_size  # b_ih and b_hh in every layer: torch keeps two bias vectors
+    return first + above + biases
 
 
 def rnn_step_backward(dh_t, h_t, h_prev, x_t, w_hh):

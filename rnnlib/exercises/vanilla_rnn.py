@@ -96,56 +96,68 @@ The check copies the weights of a real `nn.RNNCell` and compares on random input
 
 
 class RNNParameterCountExercise(Exercise):
-    title = "Count the parameters of a vanilla RNN"
+    title = "Count the parameters of a stacked vanilla RNN"
     answer_name = "rnn_parameter_count"
     solution_function = solutions.rnn_parameter_count
     forbidden = (*layer("rnn"), *layer("gru"), *layer("lstm"), *COUNTING)
     delegation_advice = (
-        "Count with a formula in input_size and hidden_size (how many numbers does each weight matrix and "
-        "bias hold?): no layer to build. The check builds the real layers for you."
+        "Count with a formula in input_size, hidden_size and num_layers (how many numbers does each weight matrix "
+        "and bias hold?): no layer to build. The check builds the real layers for you."
     )
-    prompt = r"""Write `rnn_parameter_count(input_size, hidden_size)` that returns, **in closed form** (a formula,
-no torch), the number of trainable parameters of `nn.RNN(input_size, hidden_size)` (one layer, one
-direction, biases on). The check builds real layers of several sizes and counts
+    prompt = r"""Section 2 counted one recurrent layer. Layers can be **stacked**: `nn.RNN(input_size, hidden_size,
+num_layers)` feeds the hidden states $h_t$ of layer 1 as the input sequence of layer 2, and so on; each layer has
+its own weights. Write `rnn_parameter_count(input_size, hidden_size, num_layers)` that returns, **in closed
+form** (a formula, no torch), the number of trainable parameters of `nn.RNN(input_size, hidden_size, num_layers)`
+(one direction, biases on). The check builds real layers of several sizes and counts
 `sum(p.numel() for p in layer.parameters())`."""
     hints = (
-        "List what `nn.RNN` learns: a matrix for the input, a matrix for the previous hidden state, and biases. "
-        "Try `[(name, p.shape) for name, p in nn.RNN(5, 4).named_parameters()]`.",
-        "W_ih is (hidden_size, input_size) and W_hh is (hidden_size, hidden_size). torch keeps two bias vectors "
-        "of hidden_size each (b_ih and b_hh), although one would do mathematically.",
+        "List what `nn.RNN` learns: try `[(name, p.shape) for name, p in nn.RNN(5, 4, 2).named_parameters()]`. "
+        "Every layer has W_ih, W_hh and two bias vectors.",
+        "Layer 1 reads x_t, so its W_ih is (hidden_size, input_size). Layers 2 … num_layers read the hidden state of "
+        "the layer below: their W_ih is (hidden_size, hidden_size). W_hh is (hidden_size, hidden_size) everywhere.",
     )
-    #: (input_size, hidden_size): the first has every term a different size, so a missing term is identifiable
-    sizes = ((5, 4), (1, 1), (32, 64), (300, 128))
+    #: (input_size, hidden_size, num_layers): the first has every term a different size (a missing term is
+    #: identifiable), then stacks where input_size ≠ hidden_size tells layer 1 from the others
+    sizes = ((5, 4, 1), (1, 1, 1), (5, 4, 3), (32, 64, 2), (300, 128, 2))
 
     def run_checks(self, answer) -> str:
-        cases = [(sizes, describe(input_size=sizes[0], hidden_size=sizes[1])) for sizes in self.sizes]
+        names = ("input_size", "hidden_size", "num_layers")
+        cases = [(sizes, describe(**dict(zip(names, sizes)))) for sizes in self.sizes]
         answers = numeric_answers(answer, "count", cases)
         with torch.device("meta"):  # shapes only: no memory, no random numbers
             counts = [count_parameters(nn.RNN(*sizes)) for sizes in self.sizes]
-        with noting_constant(answers, counts, "input_size and hidden_size"):
-            for (input_size, hidden_size), got, expected in zip(self.sizes, answers, counts):
+        with noting_constant(answers, counts, "input_size, hidden_size and num_layers"):
+            for sizes, got, expected in zip(self.sizes, answers, counts):
                 if got != expected:
-                    raise AnswerProblem(self._diagnose(got, expected, input_size, hidden_size))
+                    raise AnswerProblem(self._diagnose(got, expected, *sizes))
         return (
-            "Right: H·I + H·H + 2H. The count does not depend on the sequence length: the same weights are used at "
-            "every step. And it grows with H², so doubling the hidden size roughly quadruples it."
+            "Right: (H·I + H² + 2H) for layer 1 plus (num_layers − 1)·(2H² + 2H) for the layers above it. The count "
+            "does not depend on the sequence length: the same weights are used at every step. And it grows with H², "
+            "so doubling the hidden size roughly quadruples it."
         )
 
     @staticmethod
-    def _diagnose(got: float, expected: int, input_size: int, hidden_size: int) -> str:
+    def _diagnose(got: float, expected: int, input_size: int, hidden_size: int, num_layers: int) -> str:
+        one_layer = hidden_size * (input_size + hidden_size + 2)
+        layer = f"nn.RNN({input_size}, {hidden_size}, {num_layers})"
+        text = (
+            f"For input_size={input_size}, hidden_size={hidden_size}, num_layers={num_layers} your count is {got:g}; "
+            f"{layer} has {expected}."
+        )
+        if num_layers > 1 and got == num_layers * one_layer:
+            return (f"{text} Only layer 1 reads x_t (input_size features); the layers above it read the hidden "
+                    "state of the layer below, so their W_ih is (hidden_size, hidden_size).")
+        if num_layers > 1 and got == one_layer:
+            return f"{text} That is one layer: num_layers={num_layers} stacks {num_layers}, each with its own weights."
         missing = {
             hidden_size: "one bias vector: torch keeps two, b_ih and b_hh (hidden_size each)",
             2 * hidden_size: "both bias vectors b_ih and b_hh (hidden_size each)",
             hidden_size * hidden_size: "W_hh, the recurrent matrix (hidden_size × hidden_size)",
             hidden_size * input_size: "W_ih, the input matrix (hidden_size × input_size)",
         }
-        text = (
-            f"For input_size={input_size}, hidden_size={hidden_size} your count is {got:g}; "
-            f"nn.RNN({input_size}, {hidden_size}) has {expected}."
-        )
-        if expected - got in missing:
+        if num_layers == 1 and expected - got in missing:
             return f"{text} You are missing {missing[expected - got]}."
-        return f"{text} List the tensors: `[p.shape for p in nn.RNN({input_size}, {hidden_size}).parameters()]`."
+        return f"{text} List the tensors: `[p.shape for p in {layer}.parameters()]`."
 
 
 class RNNStepBackwardExercise(Exercise):
