@@ -179,7 +179,7 @@ def plot_comparison(
                           color=palette[label], label=label)
         ax_curve.set(xlabel="epoch", ylabel=ylabel, title=f"{ylabel} per epoch")
         _integer_epochs(ax_curve)
-        ax_curve.legend()
+        _legend(ax_curve)
 
         bars = ax_final.bar(ticks, finals, color=[palette[label] for label in labels])
         ax_final.bar_label(bars, labels=[_format_value(v, metric) for v in finals], padding=2)
@@ -243,7 +243,7 @@ def plot_sweep(
         if metric == "accuracy":
             ax.set_ylim(0, 1.05)
             _metric_axis(ax, metric)
-        ax.legend(fontsize="small")
+        _legend(ax)
         return _finish(fig, title, None)
 
 
