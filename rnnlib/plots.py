@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, PercentFormatter
 
 from .architectures import ARCHITECTURES, arch_color
+from .diagnostics import EXPLODING_ABOVE, VANISHING_BELOW
 from .training import History
 from .validation import check_choice, check_float, check_int, check_series
 
@@ -184,7 +185,7 @@ def plot_comparison(
                           color=palette[label], label=label)
         ax_curve.set(xlabel="epoch", ylabel=ylabel, title=f"{ylabel} per epoch")
         _integer_epochs(ax_curve)
-        ax_curve.legend()
+        _legend(ax_curve)
 
         bars = ax_final.bar(ticks, finals, color=[palette[label] for label in labels])
         ax_final.bar_label(bars, labels=[_format_value(v, metric) for v in finals], padding=2)
@@ -248,7 +249,7 @@ def plot_sweep(
         if metric == "accuracy":
             ax.set_ylim(0, 1.05)
             _metric_axis(ax, metric)
-        ax.legend(fontsize="small")
+        _legend(ax)
         return _finish(fig, title, None)
 
 
@@ -380,6 +381,36 @@ def plot_jacobian_norms(
                           linestyle="--", linewidth=1.2)
         time = max(v.size for v in main.values())
         _log_time_axes(ax, "σ_max(∂h_T/∂h_t) (log scale)", time)
+        return _finish(fig, title, None)
+
+
+def plot_decay_during_training(ratios: Mapping[str, object], *, styles: Mapping[str, Mapping] | None = None,
+                               ax: Axes | None = None, title: str | None = None) -> Figure:
+    """The decay ratio ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ after every epoch of training, log axis, one line per label.
+
+    ``ratios``: label → ratios per epoch, entry 0 before training (collect them with
+    ``fit(..., on_epoch=...)``). The band between the thresholds of
+    :func:`rnnlib.diagnostics.gradient_regime` is shaded "held": below it the gradient has vanished
+    before it reaches step 1, above it it explodes.
+    """
+    main = _curves("ratios", ratios)
+    styles = _styles(styles, main)
+    palette = colors(main) | {label: style["color"] for label, style in styles.items() if "color" in style}
+    markers = "osD^vP*X"
+    with themed():
+        fig, ax = _ready_axes(ax, figsize=(8, 4.5))
+        ax.axhspan(VANISHING_BELOW, EXPLODING_ABOVE, color="grey", alpha=0.12,
+                   label=f"held ({VANISHING_BELOW:g} to {EXPLODING_ABOVE:g})")
+        for index, (label, values) in enumerate(main.items()):
+            epochs = np.arange(values.size)
+            shown = np.isfinite(values) & (values > 0)
+            style = {"color": palette[label], "marker": markers[index % len(markers)], "markersize": 5,
+                     "linewidth": 1.6} | styles.get(label, {})
+            ax.plot(epochs[shown], values[shown], label=label, **style)
+        ax.set_yscale("log")
+        ax.set(xlabel="epoch (0: before training)", ylabel="‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ (log scale)")
+        _integer_epochs(ax)
+        _legend(ax, outside_above=0)
         return _finish(fig, title, None)
 
 
