@@ -100,7 +100,7 @@ CONDA_NAMES = {"matplotlib": "matplotlib-base", "seaborn": "seaborn-base"}
 
 def _requirements(lines, quoted: bool) -> dict[str, str]:
     """name → version range, from pyproject's ``"numpy>=1.23",`` or environment.yml's ``- numpy>=1.23``."""
-    line_re = r'\s*"([A-Za-z0-9_.-]+)([<>=!~][^"]*)",?\s*(#.*)?' if quoted else r"\s*-\s*([A-Za-z0-9_.-]+)([<>=!~]\S*)"
+    line_re = r'\s*"([A-Za-z0-9_.-]+)([<>=!~][^";]*)",?\s*(#.*)?' if quoted else r"\s*-\s*([A-Za-z0-9_.-]+)([<>=!~]\S*)"
     matches = (re.fullmatch(line_re, line) for line in lines)
     return {m.group(1).lower(): m.group(2) for m in matches if m}
 
