@@ -45,7 +45,7 @@ def wheel_env(wheel, tmp_path_factory):
     path, _ = wheel
     env_dir = tmp_path_factory.mktemp("venv")
     venv.create(env_dir, with_pip=False)
-    python = env_dir / "bin" / "python"
+    python = env_dir / "Scripts" / "python.exe" if os.name == "nt" else env_dir / "bin" / "python"
     site = Path(_run(str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip())
     (site / "dev-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
     install = _run(sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed",
