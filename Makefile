@@ -1,4 +1,5 @@
-# Two commands on a fresh machine (Python 3.11 + pip): `make lab` and `make test`.
+# Two commands on a fresh machine (Python >= 3.10 with pip and venv; Debian/Ubuntu: python3-venv):
+# `make lab` and `make test`. Without make: README, "Set-up without make".
 # The virtual environment is built once; a target re-run installs nothing that is already there.
 PYTHON ?= python3
 VENV   := .venv
@@ -7,7 +8,7 @@ STAMP  := $(VENV)/.rnnlib-installed
 # torch first, the CPU build: PyPI's Linux wheel is the CUDA build (several GB the course never uses),
 # so on Linux torch comes from PyTorch's CPU index; PyPI's macOS and Windows wheels are CPU builds already.
 # With a GPU, choose its index instead (one variable), e.g. for CUDA 12.6:
-#   make lab TORCH_INDEX=https://download.pytorch.org/whl/cu126
+#   make lab TORCH_INDEX=https://download.pytorch.org/whl/cu126   (TORCH_INDEX= : PyPI's default build)
 # TORCH_SPEC is the version range (rnnlib supports torch 2.2 and later).
 UNAME      ?= $(shell uname -s)
 TORCH_SPEC ?= torch>=2.2
