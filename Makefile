@@ -1,11 +1,22 @@
-# Two commands on a fresh machine (Python 3.11 + pip): `make lab` and `make test`.
+# Two commands on a fresh machine (Python >= 3.10 with pip and venv; Debian/Ubuntu: python3-venv):
+# `make lab` and `make test`. Without make: README, "Set-up without make".
 # The virtual environment is built once; a target re-run installs nothing that is already there.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.rnnlib-installed
-# torch first, pinned to the CPU wheel: a looser spec would pull a multi-GB CUDA build.
-TORCH  := torch==2.13.0
+# torch first, the CPU build: PyPI's Linux wheel is the CUDA build (several GB the course never uses),
+# so on Linux torch comes from PyTorch's CPU index; PyPI's macOS and Windows wheels are CPU builds already.
+# With a GPU, choose its index instead (one variable), e.g. for CUDA 12.6:
+#   make lab TORCH_INDEX=https://download.pytorch.org/whl/cu126   (TORCH_INDEX= : PyPI's default build)
+# TORCH_SPEC is the version range (rnnlib supports torch 2.2 and later).
+UNAME      ?= $(shell uname -s)
+TORCH_SPEC ?= torch>=2.2
+ifeq ($(UNAME),Linux)
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+else
+TORCH_INDEX ?=
+endif
 NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
 .PHONY: lab classroom test test-unit test-notebooks test-browser compare bench bench-quick notebooks links lint clean
@@ -13,7 +24,7 @@ NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) '$(TORCH_SPEC)'
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
