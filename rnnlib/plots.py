@@ -76,6 +76,15 @@ def arch_style(arch: str, *, trained: bool = True) -> dict:
     return {"color": arch_color(arch), "linestyle": "-" if trained else "--"}
 
 
+def arch_shades(arch: str, n: int) -> list[tuple]:
+    """``n`` shades of the architecture's colour, dark to light: several runs (seeds) of one architecture
+    that stay recognisably that architecture."""
+    check_choice("arch", arch, tuple(ARCHITECTURES))
+    n = check_int("n", n, low=1, high=12)
+    shades = sns.dark_palette(arch_color(arch), n + 2)[2:][::-1]  # the colour itself first, then darker
+    return [tuple(float(v) for v in shade) for shade in shades]
+
+
 def _styles(styles, labels) -> dict[str, dict]:
     """Validated ``styles``: label → matplotlib line keywords (colour, linestyle, marker, …)."""
     if styles is None:

@@ -16,6 +16,7 @@ from rnnlib.data import SequenceDataset
 from rnnlib.diagnostics import gate_traces
 from rnnlib.plots import (
     HEATMAP_MAX_WIDTH,
+    arch_shades,
     arch_style,
     plot_comparison,
     plot_decay_during_training,
@@ -301,6 +302,21 @@ def test_arch_style_colours_by_architecture_and_dashes_untrained():
     assert arch_color("rnn") != arch_color("gru")
     with pytest.raises(ValueError, match="arch"):
         arch_style("transformer")
+
+
+def test_arch_shades_start_at_the_architecture_colour_and_darken():
+    shades = arch_shades("rnn", 3)
+    assert len(set(shades)) == 3
+    np.testing.assert_allclose(shades[0], matplotlib_rgb(arch_color("rnn")), atol=0.01)
+    assert sum(shades[0]) > sum(shades[1]) > sum(shades[2])
+    with pytest.raises(ValueError, match="n"):
+        arch_shades("rnn", 0)
+
+
+def matplotlib_rgb(color):
+    from matplotlib.colors import to_rgb
+
+    return to_rgb(color)
 
 
 def test_styles_reach_the_lines_and_many_entries_put_the_legend_beside_the_axes():
