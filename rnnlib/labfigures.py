@@ -43,7 +43,8 @@ PNG_OPTIONS = {"compress_level": 1}
 NORM_AXIS = (1e-16, 1e1)
 #: a run is drawn on a panel's axis up to this factor above the clipped run's largest value
 CAP_HEADROOM = 30.0
-_TITLE_IN, _LINE_IN, _CHAR_IN = 0.42, 0.19, 0.068  # title band, one readout line, one readout character
+_READOUT_PT = 8  # the readout's font size; a monospace character is 0.6 of it wide
+_TITLE_IN, _LINE_IN, _CHAR_IN = 0.42, 0.17, 0.66 * _READOUT_PT / 72  # title band, readout line, readout character
 
 
 class LabFigure:
@@ -62,8 +63,8 @@ class LabFigure:
             self.fig = Figure(figsize=(width, plot_height), dpi=DPI)
             self.canvas = FigureCanvasAgg(self.fig)
             self.axes = list(np.atleast_1d(self.fig.subplots(**subplots)).ravel())
-            self.title = self.fig.text(0.5, 1.0, "", ha="center", va="top", fontsize="large", weight="bold")
-            self.readout = self.fig.text(0.01, 0.0, "", ha="left", va="bottom", fontsize="small",
+            self.title = self.fig.text(0.5, 1.0, "", ha="center", va="top", fontsize="medium", weight="bold")
+            self.readout = self.fig.text(0.01, 0.0, "", ha="left", va="bottom", fontsize=_READOUT_PT,
                                          family="monospace", linespacing=1.35)
         self.width, self.plot_height = width, plot_height
         self.margins = dict(left=left, right=right, top=top, bottom=bottom)
@@ -119,7 +120,7 @@ def _place_labels(fig: Figure) -> None:
     """Put every axis label at a fixed distance (inches) from its axes. Left to itself matplotlib
     measures every tick label of the figure on each draw to keep labels clear of them."""
     for ax in fig.axes:
-        for axis, side, offset in ((ax.xaxis, "x", -0.38), (ax.yaxis, "y", -0.62)):
+        for axis, side, offset in ((ax.xaxis, "x", -0.38), (ax.yaxis, "y", -0.72)):
             if axis.get_label_position() in ("right", "top"):
                 offset = 0.55
             x, y = (0.5, 0.0) if side == "x" else (0.0 if offset < 0 else 1.0, 0.5)
@@ -193,9 +194,9 @@ class ClippingFigure(LabFigure):
     """
 
     def __init__(self) -> None:
-        super().__init__(11.0, 3.2, top=0.85, left=0.9, right=0.3, bottom=0.65, ncols=2)
+        super().__init__(11.0, 3.2, top=1.15, left=1.0, right=0.3, bottom=0.65, ncols=2)
         self.ax_loss, self.ax_norm = self.axes
-        self.fig.subplots_adjust(wspace=0.28)
+        self.fig.subplots_adjust(wspace=0.3)
         with plots.themed():
             self.loss = [self.ax_loss.plot([], [], linewidth=1.6)[0] for _ in range(2)]
             self.before = [self.ax_norm.plot([], [], linewidth=1.2)[0] for _ in range(2)]
@@ -208,12 +209,10 @@ class ClippingFigure(LabFigure):
                                    transform=ax.get_xaxis_transform())[0] for ax in self.axes]
                           for _ in range(2)]
             self.diverged = [[ax.axvline(1.0, linestyle="-.", linewidth=1.2) for ax in self.axes] for _ in range(2)]
-            for ax, ylabel, panel in ((self.ax_loss, "training loss (MSE, log scale)", "loss per step"),
-                                      (self.ax_norm, "global gradient norm ‖g‖ (log scale)",
-                                       "gradient norm per step")):
+            for ax, ylabel in ((self.ax_loss, "training loss per step (MSE, log scale)"),
+                               (self.ax_norm, "gradient norm ‖g‖ per step (log scale)")):
                 _log_axis(ax)
                 ax.set(xlabel="optimiser step", ylabel=ylabel)
-                ax.set_title(panel, loc="right", fontsize="medium")
         _place_labels(self.fig)
 
     def update(self, runs: list, baseline: float) -> None:
@@ -236,7 +235,8 @@ class ClippingFigure(LabFigure):
                 for line in (self.loss[i], self.before[i]):
                     line.set_color(color)
                 loss_label = label + self._exit(0, i, h.step_loss, loss_top, color)
-                norm_label = f"{label}: before clipping" + self._exit(1, i, h.step_grad_norm, norm_top, color)
+                before = f"{label}: before clipping" if run.settings["max_norm"] is not None else label
+                norm_label = before + self._exit(1, i, h.step_grad_norm, norm_top, color)
                 self.loss[i].set_label(loss_label)
                 self.before[i].set_label(norm_label)
                 loss_handles.append(self.loss[i])
@@ -263,11 +263,10 @@ class ClippingFigure(LabFigure):
             self.baseline.set_ydata([baseline] * 2)
             self.baseline.set_label(f"always predicting the mean: MSE {baseline:.3f} (learning = below it)")
             loss_handles.append(self.baseline)
-            for ax in self.axes:
+            for ax, handles in ((self.ax_loss, loss_handles), (self.ax_norm, norm_handles)):
                 ax.set_xlim(0.5, steps + 0.5)
-            # one legend over both panels: two legends cost twice the layout on every redraw
-            self.ax_loss.legend(handles=loss_handles + norm_handles, fontsize="small", loc="lower left",
-                                bbox_to_anchor=(0.0, 1.01), ncol=3, frameon=False, borderaxespad=0.0)
+                ax.legend(handles=handles, fontsize="small", loc="lower left", bbox_to_anchor=(0.0, 1.01),
+                          frameon=False, borderaxespad=0.0)
 
     @staticmethod
     def _cap(ax, fitted, levels, every) -> float:
@@ -290,7 +289,7 @@ class ClippingFigure(LabFigure):
             return ""
         marker.set_data([above[0] + 1], [1.0])
         marker.set_color(color)
-        return f" (▲ off the axis from step {above[0] + 1}, up to {values[np.isfinite(values)].max():.2g})"
+        return f" (▲ off the axis at step {above[0] + 1}, up to {values[np.isfinite(values)].max():.2g})"
 
 
 class GateFigure(LabFigure):
@@ -299,7 +298,7 @@ class GateFigure(LabFigure):
 
     def __init__(self, names: tuple[str, ...], hidden: int) -> None:
         panel = min(0.8 + 0.05 * hidden, 2.5)
-        super().__init__(9.0, panel * len(names), top=0.25, left=0.9, right=0.2, bottom=0.5,
+        super().__init__(9.0, panel * len(names), top=0.25, left=0.9, right=1.0, bottom=0.5,
                          nrows=len(names), sharex=True)
         self.fig.subplots_adjust(hspace=0.5)
         self.names, self.hidden = names, hidden

@@ -301,7 +301,7 @@ class GradientFlowLab(Lab):
     """
 
     name = "gradient-flow lab"
-    title = "Gradient-flow lab: how much of the loss's gradient reaches each step back in time"
+    title = "Gradient-flow lab: how much of the loss's gradient reaches each step t"
     css = "rnnlib-gradient-flow-lab"
 
     def __init__(self, arch: str = "rnn", hidden_dim: int = 64, seq_len: int = 50, *,
@@ -430,7 +430,7 @@ class ClippingLab(Lab):
     """
 
     name = "clipping lab"
-    title = "Clipping lab: does the clipped run learn (loss below the baseline) where the unclipped one explodes?"
+    title = "Clipping lab: SGD with and without clipping (learning = loss below the baseline)"
     css = "rnnlib-clipping-lab"
 
     def __init__(self, max_norm: float = 1.0, *, spectral_radius: float = 2.0, lr: float = 0.05,

@@ -238,7 +238,7 @@ def test_clipping_lab_judges_learning_against_the_baseline_and_keeps_the_clipped
     top = figure.ax_norm.get_ylim()[1]
     assert max(unclipped.history.step_grad_norm) > 1e6 * top >= max(clipped.history.step_grad_norm)
     assert figure.exits[0][1].get_visible()  # ▲ where the unclipped run leaves the axis
-    assert any(name.startswith("no clipping: before clipping (▲ off the axis from step") for name in names)
+    assert any(name.startswith("no clipping (▲ off the axis at step") for name in names)
     assert figure.ax_loss.get_ylim()[1] < 1e3 * max(labs.ADDING_BASELINE_MSE, max(clipped.history.step_loss))
 
 
