@@ -88,7 +88,8 @@ def write_fixture_notebook(path: Path, broken: bool = False) -> None:
 def write_drag_notebook(path: Path) -> None:
     """The gradient-flow lab at the size the course shows it, with one torch thread (on a shared
     machine a second thread waits for a busy core)."""
-    source = "import torch\n\ntorch.set_num_threads(1)\n\nfrom rnnlib.widgets import gradient_flow_lab\n\ngradient_flow_lab()"
+    source = ("import torch\n\ntorch.set_num_threads(1)\n\n"
+              "from rnnlib.widgets import gradient_flow_lab\n\ngradient_flow_lab()")
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, path)
