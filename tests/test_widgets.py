@@ -262,3 +262,25 @@ def test_setup_prints_one_line_and_sets_threads(capsys):
         torch.set_num_threads(threads)
     line = capsys.readouterr().out
     assert device.type in ("cpu", "cuda") and line.count("\n") == 1 and "device:" in line
+
+
+def test_every_lab_s_static_figure_carries_its_title_and_readout():
+    gate = widgets.gate_lab()
+    gate.static_png()
+    caption = gate._figure.readout.get_text()
+    assert gate._figure.title.get_text() == gate.title
+    assert f"P(positive) = {gate.result.positive:.2f}" in caption and "LSTM, trained" in caption
+    clipping = widgets.clipping_lab(steps=60)
+    clipping.static_png()
+    caption = clipping.figure.readout.get_text()
+    assert "ρ(W_hh)=2" in caption and "no clipping: diverged at step" in caption
+    assert ("did not learn" if not clipping.result["clip at max_norm=1"].learned else "learned") in caption
+    assert clipping.figure.title.get_text() == clipping.title
+
+
+def test_code_reads_a_lab_s_settings_and_result():
+    lab = widgets.gradient_flow_lab(arch="lstm", forget_bias=2.0, **SMALL)
+    assert lab.result is lab.last_result
+    assert lab.settings()["forget_bias"] == 2.0 == lab.result.settings["forget_bias"]
+    assert set(lab.seconds) == {"data", "rendered"} and lab.seconds["rendered"] >= lab.seconds["data"] > 0
+    assert widgets.plain_text("a<sub>1</sub> &lt; <span class='x'>b</span><br>c") == ["a_1 < b", "c"]
