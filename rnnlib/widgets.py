@@ -13,11 +13,12 @@ How they behave everywhere (JupyterLab, Colab, VS Code, Voilà, nbval):
   a test can read the image back from ``lab.output.outputs``. Each lab keeps one figure
   (:mod:`rnnlib.labfigures`) and redraws it in place: a new setting changes line data, images, texts
   and axis limits, then renders the same canvas (no new figure, no layout pass).
-* The gradient-flow lab's sliders update while dragging (``continuous_update=True``); the other
-  labs' sliders on release. A change waits :data:`DEBOUNCE_S` for the changes that follow it (a drag
-  or key repeat sends many), then draws the latest setting once; changes that arrive while it waits
-  or draws are drawn together next. So the kernel never queues stale work: there is at most one
-  pending redraw, and it reads the controls when it runs. Outside a running event loop (scripts,
+* The gradient-flow lab's sliders update while dragging (``continuous_update=True``) as long as its
+  model is untrained (with trained steps each setting trains a model: then on release); the other
+  labs' sliders on release. A change waits :data:`DEBOUNCE_S` for a newer one (key repeat, a drag),
+  then the latest setting is drawn once; during a drag the wait is capped at :data:`LIVE_MAX_WAIT_S`,
+  so the curve follows the hand. The kernel never queues stale work: there is at most one pending
+  redraw, and it reads the controls when it runs. Outside a running event loop (scripts,
   tests) a change redraws at once. ``lab.update()`` always redraws now: a notebook cell that sets
   controls from code and then reads ``lab.result`` calls it first (in a kernel the pending redraw
   would only run after the cell).
@@ -76,8 +77,10 @@ from .labfigures import ClippingFigure, GateFigure, GradFlowFigure, LabFigure
 from .training import TrainingDiverged
 from .validation import check_choice
 
-#: seconds a change waits for the changes that follow it (a drag, key repeat) before the lab redraws
-DEBOUNCE_S = 0.05
+#: seconds a change waits for a newer one (key repeat, a drag) before the lab redraws
+DEBOUNCE_S = 0.08
+#: while a gradient-flow slider follows a drag: a change waits at most this long for its redraw
+LIVE_MAX_WAIT_S = 0.1
 #: resolution of a figure a lab returns as a new matplotlib Figure (a LabFigure has its own)
 FIGURE_DPI = 100
 _SLIDER = dict(continuous_update=False, style={"description_width": "initial"},
@@ -153,6 +156,9 @@ class Lab:
         self._figure: LabFigure | None = None  # the LabFigure drawn last, for the static PNG
         self._generation = 0
         self._pending: asyncio.TimerHandle | None = None
+        self._waiting_since = 0.0  # event-loop time of the first change the pending redraw serves
+        #: while a slider follows a drag: the longest a change waits for a redraw (None: debounce only)
+        self.live_max_wait_s: float | None = None
         self.widget: widgets.Box | None = None
 
     @property
@@ -169,15 +175,25 @@ class Lab:
         self.request()
 
     def request(self) -> None:
-        """Ask for a redraw with the current values: at once without an event loop; otherwise
-        :data:`DEBOUNCE_S` after the first of a run of changes, drawing whatever the controls hold
-        then. Changes while a redraw is pending only bump the generation: one redraw serves them all."""
+        """Ask for a redraw with the current values: at once without an event loop; otherwise after
+        :data:`DEBOUNCE_S` without a newer change (a burst of key presses draws once, the latest
+        setting). A lab with ``live_max_wait_s`` (set while its sliders follow a drag) also draws
+        when that long has passed since the first change still waiting, so a drag that never pauses
+        redraws as it goes. At most one redraw is pending; it reads the controls when it runs."""
         self._generation += 1
         loop = _running_loop()
         if loop is None:
             self._run(self._generation)
-        elif self._pending is None:
-            self._pending = loop.call_later(DEBOUNCE_S, self._fire)
+            return
+        now = loop.time()
+        if self._pending is None:
+            self._waiting_since = now
+        else:
+            self._pending.cancel()
+        delay = DEBOUNCE_S
+        if self.live_max_wait_s is not None:
+            delay = min(delay, max(0.0, self._waiting_since + self.live_max_wait_s - now))
+        self._pending = loop.call_later(delay, self._fire)
 
     def _fire(self) -> None:
         self._pending = None
@@ -346,6 +362,8 @@ class GradientFlowLab(Lab):
         self.train_button.on_click(self._train_more)
         self.arch.observe(self._arch_changed, names="value")
         self._arch_changed()
+        self.train_steps.observe(self._live_when_untrained, names="value")
+        self._live_when_untrained()
         self._watch(self.arch, self.hidden, self.seq_len, self.rescale, self.radius, self.set_bias,
                     self.gate_bias, self.clip, self.max_norm, self.seed, self.train_steps)
         self._assemble(
@@ -365,6 +383,14 @@ class GradientFlowLab(Lab):
         self.set_bias.disabled = arch == "rnn"
         self.gate_bias.disabled = arch == "rnn" or not self.set_bias.value
         self.gate_bias.description = "update-gate bias" if arch == "gru" else "forget-gate bias"
+
+    def _live_when_untrained(self, _change=None) -> None:
+        """Sliders follow the hand while the model is untrained (a redraw takes a tenth of a second);
+        once it trains, every new setting trains a model, so they update on release."""
+        live = self.train_steps.value == 0
+        for slider in (self.hidden, self.seq_len, self.radius, self.gate_bias, self.max_norm):
+            slider.continuous_update = live
+        self.live_max_wait_s = LIVE_MAX_WAIT_S if live else None
 
     def _train_more(self, _button=None) -> None:
         self.train_steps.value = min(self.train_steps.value + self.train_increment, self.train_steps.max)

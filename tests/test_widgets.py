@@ -201,6 +201,8 @@ def test_display_carries_the_widget_and_a_static_figure_with_title_and_readout()
     for slider in (lab.hidden, lab.seq_len, lab.radius, lab.gate_bias, lab.max_norm):
         assert slider.continuous_update is True  # the curve follows a dragged slider
     assert lab.train_steps.continuous_update is False  # training only when the slider is let go
+    lab.train_steps.value = 50  # now every setting trains a model: no training at every drag position
+    assert not any(s.continuous_update for s in (lab.hidden, lab.seq_len, lab.radius, lab.gate_bias, lab.max_norm))
     assert (lab.hidden.min, lab.hidden.max) == labs.HIDDEN_RANGE
     assert (lab.seq_len.min, lab.seq_len.max) == labs.SEQ_LEN_RANGE
 
@@ -284,3 +286,16 @@ def test_code_reads_a_lab_s_settings_and_result():
     assert lab.settings()["forget_bias"] == 2.0 == lab.result.settings["forget_bias"]
     assert set(lab.seconds) == {"data", "rendered"} and lab.seconds["rendered"] >= lab.seconds["data"] > 0
     assert widgets.plain_text("a<sub>1</sub> &lt; <span class='x'>b</span><br>c") == ["a_1 < b", "c"]
+
+
+def test_a_lab_that_trains_draws_a_burst_of_key_presses_once():
+    lab = widgets.clipping_lab(steps=10)  # no live sliders: every change waits for a quiet moment
+
+    async def press_arrow_keys():
+        for radius in (1.95, 1.9, 1.85, 1.8):  # four presses, 30 ms apart: each would train two runs
+            lab.radius.value = radius
+            await asyncio.sleep(0.03)
+        await asyncio.sleep(widgets.DEBOUNCE_S * 4)
+
+    asyncio.run(press_arrow_keys())
+    assert lab.redraws == 2 and next(iter(lab.result.values())).settings["spectral_radius"] == 1.8
