@@ -9,8 +9,8 @@ benchmarks call. No widgets here (they live in :mod:`rnnlib.widgets`).
   sentence.
 
 Every argument is checked against the ranges below (``ValueError`` names the parameter and range).
-They keep the largest setting of each lab at about a second on a small CPU. Models, trained models
-and data are cached in-process, keyed by every argument they depend on, so moving one slider
+They keep the largest setting of each lab at about a second on a small CPU. Models, trained models,
+clipping runs and data are cached in-process, keyed by every argument they depend on, so moving one slider
 rebuilds only what that slider changes; :func:`clear_caches` empties them (for honest timings).
 Nothing here touches the global random state: every random draw uses its own seed.
 """
