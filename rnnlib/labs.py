@@ -10,8 +10,8 @@ benchmarks call. No widgets here (they live in :mod:`rnnlib.widgets`).
 
 Every argument is checked against the ranges of :mod:`rnnlib.limits` (``ValueError`` names the
 parameter and range). They keep the largest setting of each lab at about a second on a small CPU.
-Models, trained models and data are cached in-process, keyed by every argument they depend on (and
-the device), so moving one slider rebuilds only what that slider changes; :func:`clear_caches`
+Models, trained models, clipping runs and data are cached in-process, keyed by every argument they depend
+on (and the device), so moving one slider rebuilds only what that slider changes; :func:`clear_caches`
 empties them (for honest timings). Models are built on rnnlib's current device.
 Nothing here touches the global random state: every random draw uses its own seed.
 """
@@ -100,11 +100,12 @@ _PROBES = _Cache(16)
 _TRAIN_DATA = _Cache(4)
 _MODELS = _Cache(32)
 _SENTIMENT = _Cache(1)
+_CLIPPING_RUNS = _Cache(64)
 
 
 def clear_caches() -> None:
-    """Forget every cached model and data set (the next call builds everything again)."""
-    for cache in (_PROBES, _TRAIN_DATA, _MODELS, _SENTIMENT):
+    """Forget every cached model, run and data set (the next call builds everything again)."""
+    for cache in (_PROBES, _TRAIN_DATA, _MODELS, _SENTIMENT, _CLIPPING_RUNS):
         cache.items.clear()
 
 
@@ -308,9 +309,13 @@ def grad_flow(
 # ---- clipping -----------------------------------------------------------------------------------
 
 
+#: a clipping run's final loss is the mean over its last this many steps (one batch's loss is noisy)
+FINAL_LOSS_STEPS = 10
+
+
 @dataclass
 class ClippingResult:
-    """What :func:`clipping_run` measured. ``history`` holds per-step ``step_loss``,
+    """What :func:`clipping_run` measured. ``history`` holds the per-step records ``step_loss``,
     ``step_grad_norm`` (before clipping) and ``step_grad_norm_clipped``, all finite. If the run blew
     up, ``diverged_at`` is the (1-based) step whose loss or gradient was no longer finite and
     ``message`` is fit's advice; otherwise both are ``None``."""
@@ -328,6 +333,18 @@ class ClippingResult:
     def label(self) -> str:
         max_norm = self.settings["max_norm"]
         return "no clipping" if max_norm is None else f"clip at max_norm={max_norm:g}"
+
+    @property
+    def final_loss(self) -> float:
+        """Mean loss of the last :data:`FINAL_LOSS_STEPS` steps (of the steps run before a divergence)."""
+        losses = self.history.step_loss[-FINAL_LOSS_STEPS:]
+        return float(np.mean(losses)) if losses else float("nan")
+
+    @property
+    def learned(self) -> bool:
+        """Did the run learn: finite to the end, and its final loss below :data:`ADDING_BASELINE_MSE`
+        (what always predicting the mean target scores)? Staying finite alone is not learning."""
+        return not self.diverged and self.final_loss < ADDING_BASELINE_MSE
 
 
 def clipping_run(
@@ -348,6 +365,10 @@ def clipping_run(
     within a few dozen steps (the run stops there and returns what it measured, with the advice);
     with ``max_norm=1`` every update is at most ``lr`` long and the run stays finite. SGD, not Adam:
     Adam divides by the gradient's running scale, which hides the explosion clipping is about.
+    Whether it *learned* is :attr:`ClippingResult.learned`: its final loss below the baseline
+    :data:`ADDING_BASELINE_MSE`.
+
+    Runs are cached per argument set (the clipping lab asks again for a setting a learner returns to).
     """
     max_norm = _check_optional("max_norm", max_norm, MAX_NORM_RANGE)
     spectral_radius = check_float("spectral_radius", spectral_radius, low=SPECTRAL_RADIUS_RANGE[0],
@@ -360,13 +381,19 @@ def clipping_run(
     batch_size = check_int("batch_size", batch_size, low=BATCH_RANGE[0], high=BATCH_RANGE[1])
     settings = dict(max_norm=max_norm, spectral_radius=spectral_radius, lr=lr, steps=steps, seed=seed,
                     seq_len=seq_len, hidden_dim=hidden_dim, batch_size=batch_size)
+    # a copy: a learner editing a result changes nothing the cache returns next
+    return copy.deepcopy(_CLIPPING_RUNS.get(tuple(settings.values()), lambda: _clipping_run(settings)))
 
-    data = adding_problem(steps * batch_size, seq_len, seed)  # one pass = exactly `steps` batches
-    model = _seeded_model(seed, arch="rnn", input_dim=2, output_dim=1, hidden_dim=hidden_dim,
-                          spectral_radius=spectral_radius)
+
+def _clipping_run(settings: dict) -> ClippingResult:
+    """One :func:`clipping_run`, uncached, on checked ``settings``."""
+    s = settings
+    data = adding_problem(s["steps"] * s["batch_size"], s["seq_len"], s["seed"])  # one pass = `steps` batches
+    model = _seeded_model(s["seed"], arch="rnn", input_dim=2, output_dim=1, hidden_dim=s["hidden_dim"],
+                          spectral_radius=s["spectral_radius"])
     try:
-        history = fit(model, data, epochs=1, lr=lr, max_norm=max_norm, batch_size=batch_size,
-                      optimizer="sgd", seed=seed, record_steps=True, progress=False)
+        history = fit(model, data, epochs=1, lr=s["lr"], max_norm=s["max_norm"], batch_size=s["batch_size"],
+                      optimizer="sgd", seed=s["seed"], record_steps=True, progress=False)
     except TrainingDiverged as error:
         return ClippingResult(error.history, error.history.steps + 1, str(error), settings)
     return ClippingResult(history, None, None, settings)

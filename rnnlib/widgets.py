@@ -3,25 +3,37 @@
 * :func:`gradient_flow_lab` → :class:`GradientFlowLab`: ‖∂L/∂h_t‖ over t on a log axis, the previous
   setting as a faint line, a readout of the decay ratio, the memory span and the clipping scale.
 * :func:`clipping_lab` → :class:`ClippingLab`: loss and global gradient norm per SGD step, with and
-  without clipping, exploding case included.
+  without clipping, exploding case included; the constant-prediction baseline loss drawn as a line.
 * :func:`gate_lab` → :class:`GateLab`: GRU/LSTM gate activations per word of a sentence.
 
 How they behave everywhere (JupyterLab, Colab, VS Code, Voilà, nbval):
 
 * The figure is a PNG placed in an ``ipywidgets.Output`` (its ``outputs`` are set directly), so no
   front-end extension (ipympl) is needed, nothing is routed through the kernel's message parents, and
-  a test can read the image back from ``lab.output.outputs``.
-* Sliders update on release (``continuous_update=False``). Changes are debounced on the kernel's
-  event loop (:data:`DEBOUNCE_S`): a burst of changes (arrow keys on a slider) draws only the latest
-  setting, and a request that a newer one has superseded is dropped. Outside a running event loop
-  (scripts, tests) a change redraws at once. ``lab.update()`` always redraws now: a notebook cell
-  that sets controls from code and then reads ``lab.last_result`` calls it first (in a kernel the
-  debounced redraw would only run after the cell).
+  a test can read the image back from ``lab.output.outputs``. Each lab keeps one figure
+  (:mod:`rnnlib.labfigures`) and redraws it in place: a new setting changes line data, images, texts
+  and axis limits, then renders the same canvas (no new figure, no layout pass).
+* The gradient-flow lab's sliders update while dragging (``continuous_update=True``) as long as its
+  model is untrained (with trained steps each setting trains a model: then on release); the other
+  labs' sliders on release. A change waits :data:`DEBOUNCE_S` for a newer one (key repeat, a drag),
+  then the latest setting is drawn once; during a drag the wait is capped at :data:`LIVE_MAX_WAIT_S`,
+  so the curve follows the hand. The kernel never queues stale work: there is at most one pending
+  redraw, and it reads the controls when it runs. Outside a running event loop (scripts,
+  tests) a change redraws at once. ``lab.update()`` always redraws now: a notebook cell that sets
+  controls from code and then reads ``lab.result`` calls it first (in a kernel the pending redraw
+  would only run after the cell).
 * An invalid value (set from code, or a sentence too long) shows a message in the readout, with the
   class ``rnnlib-error``, instead of a traceback; the last good figure stays.
 * Displaying a lab also carries a static PNG of its current figure (the default settings, in a fresh
   notebook) in the same output, so GitHub/nbviewer and untrusted notebooks show the figure; JupyterLab
-  with a live kernel shows the widget. nbval ignores both the image and the widget view.
+  with a live kernel shows the widget. nbval ignores both the image and the widget view. The figure
+  itself carries the lab's title and its readout as text, so the static PNG says what was measured.
+
+Reading a lab from code (exercises, notebook cells): ``lab.settings()`` is the dict of arguments its
+controls hold now, ``lab.result`` the result drawn last (``lab.last_result``, the same object),
+``lab.seconds`` how long the last redraw took (``{"data": …, "rendered": …}``).
+
+Writing a new lab: subclass :class:`Lab` (its docstring lists the hooks).
 
 CSS classes for browser tests (each also in the widget's ``description`` where it has one):
 
@@ -31,8 +43,8 @@ CSS classes for browser tests (each also in the widget's ``description`` where i
 ``rnnlib-output``              the Output holding the figure (``.rnnlib-output img``)
 ``rnnlib-readout``             the HTML readout; inside it ``rnnlib-setting`` (the settings drawn),
                                ``rnnlib-decay-ratio``, ``rnnlib-memory-span``, ``rnnlib-clip-scale``,
-                               ``rnnlib-grad-norm``, ``rnnlib-diverged``, ``rnnlib-positive``,
-                               ``rnnlib-error``, ``rnnlib-busy`` spans
+                               ``rnnlib-grad-norm``, ``rnnlib-diverged``, ``rnnlib-learned``,
+                               ``rnnlib-positive``, ``rnnlib-error``, ``rnnlib-busy`` spans
 ``rnnlib-arch``                architecture buttons
 ``rnnlib-hidden``              hidden size slider          (gradient-flow lab)
 ``rnnlib-seq-len``             sequence length slider      (gradient-flow lab)
@@ -52,26 +64,31 @@ import asyncio
 import base64
 import html
 import io
+import math
+import re
+import time
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-import numpy as np
 from IPython.display import display
 from matplotlib.figure import Figure
 
-from . import labs, limits, plots
+from . import labs, limits
 from .architectures import ARCHITECTURES, display_name
+from .labfigures import ClippingFigure, GateFigure, GradFlowFigure, LabFigure
 from .training import TrainingDiverged
 from .validation import check_choice
 
-#: seconds a change waits for the next one before the lab redraws (drops key-repeat bursts)
+#: seconds a change waits for a newer one (key repeat, a drag) before the lab redraws
 DEBOUNCE_S = 0.08
-#: resolution of the figures placed in the widgets
+#: while a gradient-flow slider follows a drag: a change waits at most this long for its redraw
+LIVE_MAX_WAIT_S = 0.1
+#: resolution of a figure a lab returns as a new matplotlib Figure (a LabFigure has its own)
 FIGURE_DPI = 100
-#: the gradient-flow lab's y-axis (‖∂L/∂h_t‖), widened only when a curve leaves it
-NORM_AXIS = (1e-16, 1e1)
 _SLIDER = dict(continuous_update=False, style={"description_width": "initial"},
                layout=widgets.Layout(width="360px"))
+#: the gradient-flow lab's sliders follow the hand: a new figure while dragging
+_LIVE_SLIDER = {**_SLIDER, "continuous_update": True}
 ARCH_OPTIONS = [(arch.name, key) for key, arch in ARCHITECTURES.items()]  # (label, value) per button
 #: what each starting value is checked against (the controls' bounds, from rnnlib.limits)
 _RANGES = {
@@ -83,7 +100,7 @@ _RANGES = {
 
 def _log_bounds(bounds: tuple[float, float]) -> dict:
     """``min``/``max`` exponents of a ``FloatLogSlider`` spanning ``bounds``."""
-    return dict(base=10, min=float(np.log10(bounds[0])), max=float(np.log10(bounds[1])))
+    return dict(base=10, min=math.log10(bounds[0]), max=math.log10(bounds[1]))
 
 
 def _seed_box(seed: int) -> widgets.BoundedIntText:
@@ -110,20 +127,42 @@ def _span(css: str, text: str) -> str:
     return f'<span class="{css}">{html.escape(text)}</span>'
 
 
+def plain_text(readout: str) -> list[str]:
+    """The readout's HTML as plain-text lines (``<br>`` ends a line, ``<sub>1</sub>`` reads ``_1``)."""
+    text = re.sub(r"<sub>(.*?)</sub>", r"_\1", readout)
+    return [html.unescape(re.sub(r"<[^>]+>", "", line)) for line in re.split(r"<br\s*/?>", text)]
+
+
 def _with_class(widget: widgets.Widget, css: str) -> widgets.Widget:
     widget.add_class(css)
     return widget
 
 
 class Lab:
-    """What every lab shares: an output for the figure, a readout, debounced redraws.
+    """What every lab shares: an output for the figure, a readout, throttled redraws, the static PNG.
 
-    Subclasses build their controls, call :meth:`_watch` on them and implement :meth:`compute`
-    (control values → a result from :mod:`rnnlib.labs`), :meth:`draw` (result → Figure) and
-    :meth:`describe` (result → readout HTML).
+    A lab is a subclass that, in its ``__init__``, calls ``super().__init__()``, builds its controls,
+    calls :meth:`_watch` on those that change the figure, :meth:`_assemble` with its rows of controls,
+    optionally :meth:`_check_start` with its starting arguments, and finally :meth:`update`. The hooks
+    it implements (this API is stable):
+
+    * ``title`` (class attribute): the figure's title, e.g. ``"Gradient-flow lab: …"``.
+    * :meth:`settings` → dict: the arguments the controls hold now (public: exercises read it).
+    * :meth:`compute` → result: the data, from :mod:`rnnlib.labs`. Raising ``ValueError`` (or
+      ``TrainingDiverged``) shows the message in the readout and keeps the last good figure.
+    * :meth:`draw` (result) → figure: either a :class:`rnnlib.labfigures.LabFigure` the lab keeps and
+      updates in place (fast: build it once, change its artists' data here), or a new matplotlib
+      ``Figure`` (simple: it is rendered once and closed; its own layout is kept).
+    * :meth:`describe` (result) → str: the readout as HTML, lines separated by ``<br>``; wrap the numbers
+      a browser test reads in ``_span(css, text)``. A LabFigure carries the same lines as plain text.
+
+    What the lab offers to code: :meth:`settings`, :attr:`result` (``last_result``), :attr:`png` (the
+    figure drawn last), :attr:`seconds` (``{"data": s, "rendered": s}`` of the last redraw),
+    :attr:`redraws` (how many figures were drawn), :meth:`update`, :attr:`widget` (the box to display).
     """
 
     name = "lab"
+    title = "lab"
     css = "rnnlib-lab"
 
     def __init__(self) -> None:
@@ -132,9 +171,19 @@ class Lab:
         self.last_result = None
         self.png: bytes | None = None
         self.redraws = 0  # how many figures were drawn (tests check that stale requests draw nothing)
+        self.seconds: dict[str, float] = {}
+        self._figure: LabFigure | None = None  # the LabFigure drawn last, for the static PNG
         self._generation = 0
         self._pending: asyncio.TimerHandle | None = None
+        self._waiting_since = 0.0  # event-loop time of the first change the pending redraw serves
+        #: while a slider follows a drag: the longest a change waits for a redraw (None: debounce only)
+        self.live_max_wait_s: float | None = None
         self.widget: widgets.Box | None = None
+
+    @property
+    def result(self):
+        """The result drawn last (what :meth:`compute` returned for the figure on screen)."""
+        return self.last_result
 
     # -- redraw scheduling -------------------------------------------------------------------------
     def _watch(self, *controls: widgets.Widget) -> None:
@@ -145,17 +194,29 @@ class Lab:
         self.request()
 
     def request(self) -> None:
-        """Ask for a redraw with the current values: at once without an event loop, otherwise after
-        :data:`DEBOUNCE_S` unless another request comes first (only the latest one draws)."""
+        """Ask for a redraw with the current values: at once without an event loop; otherwise after
+        :data:`DEBOUNCE_S` without a newer change (a burst of key presses draws once, the latest
+        setting). A lab with ``live_max_wait_s`` (set while its sliders follow a drag) also draws
+        when that long has passed since the first change still waiting, so a drag that never pauses
+        redraws as it goes. At most one redraw is pending; it reads the controls when it runs."""
         self._generation += 1
-        generation = self._generation
         loop = _running_loop()
         if loop is None:
-            self._run(generation)
+            self._run(self._generation)
             return
-        if self._pending is not None:
+        now = loop.time()
+        if self._pending is None:
+            self._waiting_since = now
+        else:
             self._pending.cancel()
-        self._pending = loop.call_later(DEBOUNCE_S, self._run, generation)
+        delay = DEBOUNCE_S
+        if self.live_max_wait_s is not None:
+            delay = min(delay, max(0.0, self._waiting_since + self.live_max_wait_s - now))
+        self._pending = loop.call_later(delay, self._fire)
+
+    def _fire(self) -> None:
+        self._pending = None
+        self._run(self._generation)  # the latest request: every earlier one is superseded by it
 
     def _run(self, generation: int) -> None:
         if generation != self._generation:
@@ -163,7 +224,7 @@ class Lab:
         try:
             self.update()
         except Exception as error:
-            # a debounced redraw runs after the slider's message was handled, so JupyterLab would send
+            # a scheduled redraw runs after the slider's message was handled, so JupyterLab would send
             # the traceback to its log console: say it in the lab itself, then let it propagate
             self.readout.value = _span("rnnlib-error", f"⚠ the lab failed: {type(error).__name__}: {error}")
             raise
@@ -176,16 +237,15 @@ class Lab:
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
+        start = time.perf_counter()
         try:
             result = self.compute()
         except (ValueError, TrainingDiverged) as error:
             self.readout.value = _span("rnnlib-error", f"⚠ {error}")
             return None
-        fig = self.draw(result)
-        try:
-            self.png = figure_png(fig)
-        finally:
-            plt.close(fig)  # never left for the inline backend to show again after the next cell
+        data = time.perf_counter() - start
+        readout = self.describe(result)
+        self.png = self._render(self.draw(result), readout)
         self.output.outputs = ({
             "output_type": "display_data",
             "data": {"image/png": base64.b64encode(self.png).decode("ascii"), "text/plain": f"<{self.name}>"},
@@ -193,8 +253,20 @@ class Lab:
         },)
         self.last_result = result
         self.redraws += 1
-        self.readout.value = self.describe(result)
+        self.readout.value = readout
+        self.seconds = {"data": data, "rendered": time.perf_counter() - start}
         return result
+
+    def _render(self, fig: LabFigure | Figure, readout: str) -> bytes:
+        if isinstance(fig, LabFigure):
+            fig.caption(self.title, plain_text(readout))
+            self._figure = fig
+            return fig.png()
+        self._figure = None
+        try:
+            return figure_png(fig)
+        finally:
+            plt.close(fig)  # never left for the inline backend to show again after the next cell
 
     def _check_start(self, requested: dict) -> None:
         """Refuse a starting value the controls cannot hold (a slider would silently clamp it)."""
@@ -216,18 +288,24 @@ class Lab:
     def compute(self):
         raise NotImplementedError
 
-    def draw(self, result) -> Figure:
+    def draw(self, result) -> LabFigure | Figure:
         raise NotImplementedError
 
     def describe(self, result) -> str:
         raise NotImplementedError
 
     # -- display -----------------------------------------------------------------------------------
+    def static_png(self) -> bytes | None:
+        """The figure drawn last as a notebook keeps it for viewers without a kernel: with the lab's
+        title above and its readout below (a LabFigure), else the live image itself."""
+        return self.png if self._figure is None else self._figure.png(captioned=True)
+
     def _repr_mimebundle_(self, **kwargs) -> dict:
         bundle = self.widget._repr_mimebundle_(**kwargs)
         bundle["text/plain"] = f"{self.name}: run the notebook to use its controls"
-        if self.png is not None:  # the static figure for viewers without a kernel
-            bundle["image/png"] = base64.b64encode(self.png).decode("ascii")
+        static = self.static_png()
+        if static is not None:  # the static figure for viewers without a kernel
+            bundle["image/png"] = base64.b64encode(static).decode("ascii")
         return bundle
 
     def display(self) -> None:
@@ -258,6 +336,7 @@ class GradientFlowLab(Lab):
     """
 
     name = "gradient-flow lab"
+    title = "Gradient-flow lab: how much of the loss's gradient reaches each step t"
     css = "rnnlib-gradient-flow-lab"
 
     def __init__(self, arch: str = "rnn", hidden_dim: int = 64, seq_len: int = 50, *,
@@ -267,28 +346,29 @@ class GradientFlowLab(Lab):
         super().__init__()
         check_choice("arch", arch, labs.ARCHS)
         self.previous: labs.GradFlowResult | None = None
+        self.figure = GradFlowFigure()
         self.arch = _with_class(widgets.ToggleButtons(options=ARCH_OPTIONS, value=arch,
                                                       description="architecture"), "rnnlib-arch")
         self.arch.style.button_width = "70px"
         self.hidden = _with_class(widgets.IntSlider(
             value=hidden_dim, min=limits.HIDDEN_RANGE[0], max=limits.HIDDEN_RANGE[1], step=4,
-            description="hidden size", **_SLIDER), "rnnlib-hidden")
+            description="hidden size", **_LIVE_SLIDER), "rnnlib-hidden")
         self.seq_len = _with_class(widgets.IntSlider(
             value=seq_len, min=limits.SEQ_LEN_RANGE[0], max=limits.SEQ_LEN_RANGE[1], step=5,
-            description="sequence length T", **_SLIDER), "rnnlib-seq-len")
+            description="sequence length T", **_LIVE_SLIDER), "rnnlib-seq-len")
         self.radius = _with_class(widgets.FloatSlider(
             value=1.0 if spectral_radius is None else spectral_radius, min=limits.SPECTRAL_RADIUS_RANGE[0],
             max=limits.SPECTRAL_RADIUS_RANGE[1], step=0.05, description="spectral radius ρ(W_hh)",
-            **_SLIDER), "rnnlib-radius")
+            **_LIVE_SLIDER), "rnnlib-radius")
         self.rescale = _optional_slider("set ρ(W_hh)", self.radius, "rnnlib-rescale", spectral_radius is not None)
         self.gate_bias = _with_class(widgets.FloatSlider(
             value=3.0 if forget_bias is None else forget_bias, min=limits.GATE_BIAS_RANGE[0],
-            max=limits.GATE_BIAS_RANGE[1], step=0.5, description="forget-gate bias", **_SLIDER),
+            max=limits.GATE_BIAS_RANGE[1], step=0.5, description="forget-gate bias", **_LIVE_SLIDER),
             "rnnlib-gate-bias")
         self.set_bias = _optional_slider("set gate bias", self.gate_bias, "rnnlib-set-bias", forget_bias is not None)
         self.max_norm = _with_class(widgets.FloatLogSlider(
             value=1.0 if max_norm is None else max_norm, **_log_bounds(limits.MAX_NORM_RANGE), step=0.25,
-            description="max_norm", readout_format=".3g", **_SLIDER), "rnnlib-max-norm")
+            description="max_norm", readout_format=".3g", **_LIVE_SLIDER), "rnnlib-max-norm")
         self.clip = _optional_slider("clip gradients", self.max_norm, "rnnlib-clip", max_norm is not None)
         self.seed = _seed_box(seed)
         self.train_steps = _with_class(widgets.IntSlider(
@@ -300,6 +380,8 @@ class GradientFlowLab(Lab):
         self.train_button.on_click(self._train_more)
         self.arch.observe(self._arch_changed, names="value")
         self._arch_changed()
+        self.train_steps.observe(self._live_when_untrained, names="value")
+        self._live_when_untrained()
         self._watch(self.arch, self.hidden, self.seq_len, self.rescale, self.radius, self.set_bias,
                     self.gate_bias, self.clip, self.max_norm, self.seed, self.train_steps)
         self._assemble(
@@ -319,6 +401,14 @@ class GradientFlowLab(Lab):
         self.set_bias.disabled = arch == "rnn"
         self.gate_bias.disabled = arch == "rnn" or not self.set_bias.value
         self.gate_bias.description = "update-gate bias" if arch == "gru" else "forget-gate bias"
+
+    def _live_when_untrained(self, _change=None) -> None:
+        """Sliders follow the hand while the model is untrained (a redraw takes a tenth of a second);
+        once it trains, every new setting trains a model, so they update on release."""
+        live = self.train_steps.value == 0
+        for slider in (self.hidden, self.seq_len, self.radius, self.gate_bias, self.max_norm):
+            slider.continuous_update = live
+        self.live_max_wait_s = LIVE_MAX_WAIT_S if live else None
 
     def _train_more(self, _button=None) -> None:
         self.train_steps.value = min(self.train_steps.value + self.train_increment, self.train_steps.max)
@@ -343,21 +433,12 @@ class GradientFlowLab(Lab):
             self.busy(f"training {settings['train_steps']} steps on the long-range task, then measuring …")
         return labs.grad_flow(**settings)
 
-    def draw(self, result: labs.GradFlowResult) -> Figure:
+    def draw(self, result: labs.GradFlowResult) -> GradFlowFigure:
         previous = self.last_result
         if previous is not None and previous.settings != result.settings:
             self.previous = previous
-        faint = None if self.previous is None else {self.previous.label: self.previous.norms}
-        fig = plots.plot_grad_norms({result.label: result.norms}, faint=faint, threshold=result.threshold)
-        # the same y-range for every setting, widened by whole decades only when a curve leaves it
-        shown = np.concatenate([result.norms] + ([self.previous.norms] if self.previous else []))
-        shown = shown[np.isfinite(shown) & (shown > 0)]
-        low, high = NORM_AXIS
-        if shown.size:
-            low = min(low, 10.0 ** np.floor(np.log10(shown.min())))
-            high = max(high, 10.0 ** np.ceil(np.log10(shown.max())))
-        fig.axes[0].set_ylim(low, high)
-        return fig
+        self.figure.update(result, self.previous)
+        return self.figure
 
     def describe(self, r: labs.GradFlowResult) -> str:
         s = r.settings
@@ -393,6 +474,7 @@ class ClippingLab(Lab):
     """
 
     name = "clipping lab"
+    title = "Clipping lab: SGD with and without clipping (learning = loss below the baseline)"
     css = "rnnlib-clipping-lab"
 
     def __init__(self, max_norm: float = 1.0, *, spectral_radius: float = 2.0, lr: float = 0.05,
@@ -411,7 +493,7 @@ class ClippingLab(Lab):
             value=steps, min=limits.CLIP_STEPS_RANGE[0], max=limits.CLIP_STEPS_RANGE[1], step=10,
             description="steps", **_SLIDER), "rnnlib-steps")
         self.seed = _seed_box(seed)
-        self._unclipped: tuple[dict, labs.ClippingResult] | None = None
+        self.figure = ClippingFigure()
         self._watch(self.max_norm, self.radius, self.lr, self.steps, self.seed)
         self._assemble(widgets.HBox([self.radius, self.lr]), widgets.HBox([self.max_norm, self.steps, self.seed]))
         self._check_start(dict(spectral_radius=spectral_radius, lr=lr, steps=steps, seed=seed))
@@ -426,41 +508,36 @@ class ClippingLab(Lab):
                     seed=self.seed.value)
 
     def compute(self) -> dict[str, labs.ClippingResult]:
+        # both runs are cached per setting (rnnlib.labs): moving max_norm reruns only the clipped one,
+        # fewer steps reruns neither (a shorter run is the start of the longer one)
         settings = self.settings()
-        # the unclipped run does not depend on max_norm: moving that slider reruns only the clipped one
-        if self._unclipped is None or self._unclipped[0] != settings:
-            self._unclipped = (settings, labs.clipping_run(None, **settings))
-        clipped = labs.clipping_run(self.max_norm.value, **settings)
-        return {run.label: run for run in (self._unclipped[1], clipped)}
+        runs = (labs.clipping_run(None, **settings), labs.clipping_run(self.max_norm.value, **settings))
+        return {run.label: run for run in runs}
 
-    def draw(self, result: dict[str, labs.ClippingResult]) -> Figure:
-        fig = plots.plot_step_stats({label: run.history for label, run in result.items()})
-        palette = plots.colors(result)
-        for label, run in result.items():
-            if run.diverged:  # where the run stopped: its next loss or gradient was no longer finite
-                for ax in fig.axes[:2]:
-                    ax.axvline(run.diverged_at, color=palette[label], linestyle="-.", linewidth=1.2,
-                               label=f"{label}: diverged at step {run.diverged_at}")
-        fig.axes[0].legend(fontsize="small")
-        fig.axes[1].legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))  # as plot_step_stats
-        return fig
+    def draw(self, result: dict[str, labs.ClippingResult]) -> ClippingFigure:
+        self.figure.update(list(result.values()), labs.ADDING_BASELINE_MSE)
+        return self.figure
 
     def describe(self, result: dict[str, labs.ClippingResult]) -> str:
         s = next(iter(result.values())).settings
         lines = [_span("rnnlib-setting", f"tanh RNN, H={s['hidden_dim']}, adding problem T={s['seq_len']}, "
                                          f"ρ(W_hh)={s['spectral_radius']:g}, SGD lr={s['lr']:.3g}, "
                                          f"{s['steps']} steps, seed {s['seed']}")]
+        baseline = labs.ADDING_BASELINE_MSE
         for label, run in result.items():
             h = run.history
             if run.diverged:
                 text = f"{label}: diverged at step {run.diverged_at}. {run.message}"
                 lines.append(_span("rnnlib-diverged", text))
-            else:
-                clipped = sum(h.clipped) / max(h.steps, 1)
-                lines.append(html.escape(
-                    f"{label}: finite for all {h.steps} steps, last loss {h.step_loss[-1]:.3g} (always "
-                    f"predicting 1 scores {labs.ADDING_BASELINE_MSE:.3f}), largest ‖g‖ "
-                    f"{max(h.step_grad_norm):.3g}, clipped on {clipped:.0%} of steps"))
+                continue
+            clipped = sum(h.clipped) / max(h.steps, 1)
+            verdict = "learned" if run.learned else "did not learn"
+            lines.append(
+                f"{html.escape(label)}: finite for all {h.steps} steps and "
+                + _span("rnnlib-learned", verdict)
+                + html.escape(f": final loss {run.final_loss:.3g} (mean of the last {labs.FINAL_LOSS_STEPS} steps) "
+                              f"{'<' if run.learned else '≥'} {baseline:.3f}, the loss of always predicting the "
+                              f"mean; largest ‖g‖ {max(h.step_grad_norm):.3g}, clipped on {clipped:.0%} of steps"))
         return "<br>".join(lines)
 
 
@@ -472,12 +549,14 @@ class GateLab(Lab):
     """
 
     name = "gate lab"
+    title = "Gate lab: what each gate does with each word"
     css = "rnnlib-gate-lab"
 
     def __init__(self, arch: str = "lstm", sentence: str = labs.EXAMPLE_SENTENCES[0], *,
                  trained: bool = True, forget_bias: float | None = None, seed: int = 0) -> None:
         super().__init__()
         check_choice("arch", arch, labs.GATED_ARCHS)
+        self.figures: dict[tuple, GateFigure] = {}  # one per (architecture, hidden size), kept
         gated = [option for option in ARCH_OPTIONS if option[1] in labs.GATED_ARCHS]
         self.arch = _with_class(widgets.ToggleButtons(options=gated, value=arch, description="architecture"),
                                 "rnnlib-arch")
@@ -512,9 +591,13 @@ class GateLab(Lab):
     def compute(self) -> labs.GateTraceResult:
         return labs.sentence_gates(**self.settings())
 
-    def draw(self, result: labs.GateTraceResult) -> Figure:
-        shown = {name: result.gates[name] for name in labs.SHOWN_GATES[result.settings["arch"]]}
-        return plots.plot_gate_heatmap(shown, tokens=result.tokens)
+    def draw(self, result: labs.GateTraceResult) -> GateFigure:
+        names, hidden = labs.SHOWN_GATES[result.settings["arch"]], result.settings["hidden_dim"]
+        if (names, hidden) not in self.figures:
+            self.figures[names, hidden] = GateFigure(names, hidden)
+        figure = self.figures[names, hidden]
+        figure.update(result.gates, result.tokens)
+        return figure
 
     def describe(self, r: labs.GateTraceResult) -> str:
         s = r.settings

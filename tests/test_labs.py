@@ -8,7 +8,7 @@ import torch
 from rnnlib import build_model, labs
 from rnnlib.data import NEGATIVE_WORDS, POSITIVE_WORDS
 from rnnlib.diagnostics import hidden_grad_norms
-from rnnlib.training import loss_and_metric
+from rnnlib.training import fit, loss_and_metric
 
 SMALL = dict(hidden_dim=8, seq_len=12, batch_size=4)
 
@@ -198,3 +198,18 @@ def test_results_do_not_share_state_with_the_cache():
     first = labs.grad_flow("rnn", **SMALL)
     first.norms[:] = 0  # a learner editing a result changes nothing the next call returns
     assert np.all(labs.grad_flow("rnn", **SMALL).norms > 0)
+
+
+def test_clipping_runs_are_cached_per_setting_and_judged_on_learning(monkeypatch):
+    labs.clear_caches()
+    trained = []
+    monkeypatch.setattr(labs, "fit", lambda *args, **kwargs: trained.append(1) or fit(*args, **kwargs))
+    first = labs.clipping_run(1.0, steps=40)
+    first.history.step_loss[:] = [0.0] * len(first.history.step_loss)  # a learner editing a result
+    again = labs.clipping_run(1.0, steps=40)
+    assert len(trained) == 1 and all(loss > 0 for loss in again.history.step_loss)  # cached, not shared
+    losses = again.history.step_loss[-labs.FINAL_LOSS_STEPS:]
+    assert again.final_loss == pytest.approx(sum(losses) / len(losses))
+    assert again.learned == (again.final_loss < labs.ADDING_BASELINE_MSE)
+    exploded = labs.clipping_run(None)
+    assert exploded.diverged and not exploded.learned  # a diverged run never counts as learning

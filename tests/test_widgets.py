@@ -8,8 +8,9 @@ import re
 import pytest
 import torch
 
-from rnnlib import labs, widgets
+from rnnlib import labfigures, labs, widgets
 from rnnlib.notebook import setup
+from rnnlib.training import fit
 
 SMALL = dict(hidden_dim=8, seq_len=12)
 
@@ -151,6 +152,24 @@ def test_update_draws_now_and_cancels_the_pending_redraw():
     assert lab.redraws == 2  # the scheduled redraw was superseded, not drawn twice
 
 
+def test_a_drag_redraws_while_moving_and_never_draws_a_stale_setting():
+    lab = widgets.gradient_flow_lab(**SMALL)
+    drawn = []  # (setting computed, the slider's value when that redraw started)
+    compute = lab.compute
+    lab.compute = lambda: drawn.append(lab.seq_len.value) or compute()
+
+    async def drag():
+        for seq_len in range(13, 43):  # a drag: a change every 20 ms for 0.6 s
+            lab.seq_len.value = seq_len
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(widgets.DEBOUNCE_S * 4)
+
+    asyncio.run(drag())
+    assert 2 <= len(drawn) < 30  # live while moving, but not one redraw per change
+    assert drawn == sorted(drawn) and drawn[-1] == 42  # each redraw took the newest value; the last one is drawn
+    assert lab.result.settings["seq_len"] == 42 and lab.redraws == 1 + len(drawn)
+
+
 def test_a_request_superseded_before_it_runs_is_dropped():
     lab = widgets.gradient_flow_lab(**SMALL)
     lab.request()  # no event loop here: draws at once
@@ -161,34 +180,68 @@ def test_a_request_superseded_before_it_runs_is_dropped():
     assert lab.redraws == 2
 
 
-def test_display_carries_the_widget_and_a_static_figure():
+def test_display_carries_the_widget_and_a_static_figure_with_title_and_readout():
     lab = widgets.gradient_flow_lab(**SMALL)
     bundle = lab._repr_mimebundle_()
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == lab.widget.model_id
-    assert base64.b64decode(bundle["image/png"]) == image(lab)
+    static = base64.b64decode(bundle["image/png"])
+    assert static.startswith(b"\x89PNG") and static != image(lab)  # the live image leaves the caption out
+    figure = lab._figure
+    assert figure.title.get_text() == lab.title and figure.title.get_visible()
+    caption = figure.readout.get_text()
+    result = lab.result
+    assert "H=8, T=12" in caption and f"{result.decay_ratio:.2e}" in caption
+    assert f"memory span: {result.memory_span} of 11 steps back" in caption
+    assert "<" not in caption and "&" not in caption  # plain text, not the readout's HTML
     assert "run the notebook" in bundle["text/plain"]
     assert {"rnnlib-lab", "rnnlib-gradient-flow-lab"} <= set(lab.widget._dom_classes)
     for control, css in [(lab.hidden, "rnnlib-hidden"), (lab.seq_len, "rnnlib-seq-len"), (lab.clip, "rnnlib-clip"),
                          (lab.readout, "rnnlib-readout"), (lab.output, "rnnlib-output")]:
         assert css in control._dom_classes
-    for slider in (lab.hidden, lab.seq_len, lab.radius, lab.gate_bias, lab.max_norm, lab.train_steps):
-        assert slider.continuous_update is False
+    for slider in (lab.hidden, lab.seq_len, lab.radius, lab.gate_bias, lab.max_norm):
+        assert slider.continuous_update is True  # the curve follows a dragged slider
+    assert lab.train_steps.continuous_update is False  # training only when the slider is let go
+    lab.train_steps.value = 50  # now every setting trains a model: no training at every drag position
+    assert not any(s.continuous_update for s in (lab.hidden, lab.seq_len, lab.radius, lab.gate_bias, lab.max_norm))
     assert (lab.hidden.min, lab.hidden.max) == labs.HIDDEN_RANGE
     assert (lab.seq_len.min, lab.seq_len.max) == labs.SEQ_LEN_RANGE
 
 
-def test_clipping_lab_shows_both_runs_and_reruns_only_the_clipped_one():
+def test_clipping_lab_shows_both_runs_and_reruns_only_the_clipped_one(monkeypatch):
     lab = widgets.clipping_lab(steps=60)
     runs = lab.last_result
     assert set(runs) == {"no clipping", "clip at max_norm=1"}
     assert runs["no clipping"].diverged and not runs["clip at max_norm=1"].diverged
     assert 'class="rnnlib-diverged"' in lab.readout.value and "finite for all 60 steps" in lab.readout.value
     before = image(lab)
+    trained = []
+    monkeypatch.setattr(labs, "fit", lambda *args, **kwargs: trained.append(kwargs["max_norm"]) or fit(*args, **kwargs))
     lab.max_norm.value = 10.0
-    assert lab.last_result["no clipping"] is runs["no clipping"]  # unchanged settings: not rerun
+    assert trained == [10.0]  # the unclipped run does not depend on max_norm: not trained again
+    assert lab.last_result["no clipping"].history.step_loss == runs["no clipping"].history.step_loss
     assert "clip at max_norm=10" in lab.last_result and image(lab) != before
+    lab.max_norm.value = 1.0  # back to a setting already run: drawn from the cache, nothing trained
+    assert trained == [10.0] and image(lab) == before
     lab.radius.value = 0.5  # small weights: nothing explodes, with or without clipping
     assert not any(run.diverged for run in lab.last_result.values())
+
+
+def test_clipping_lab_judges_learning_against_the_baseline_and_keeps_the_clipped_run_readable():
+    lab = widgets.clipping_lab(steps=60)
+    clipped, unclipped = lab.result["clip at max_norm=1"], lab.result["no clipping"]
+    verdict = re.search(r'rnnlib-learned">([^<]+)<', lab.readout.value).group(1)
+    assert verdict == ("learned" if clipped.learned else "did not learn")
+    assert f"final loss {clipped.final_loss:.3g}" in lab.readout.value
+    figure = lab.figure
+    assert figure.baseline.get_ydata()[0] == labs.ADDING_BASELINE_MSE
+    names = labfigures.legend_labels(figure.fig)
+    assert any("always predicting the mean" in name for name in names)
+    # the unclipped run climbs to ~1e19 before it diverges: the axes fit the clipped run instead
+    top = figure.ax_norm.get_ylim()[1]
+    assert max(unclipped.history.step_grad_norm) > 1e6 * top >= max(clipped.history.step_grad_norm)
+    assert figure.exits[0][1].get_visible()  # ▲ where the unclipped run leaves the axis
+    assert any(name.startswith("no clipping (▲ off the axis at step") for name in names)
+    assert figure.ax_loss.get_ylim()[1] < 1e3 * max(labs.ADDING_BASELINE_MSE, max(clipped.history.step_loss))
 
 
 def test_gate_lab_reads_a_typed_sentence_and_switches_architecture():
@@ -211,3 +264,38 @@ def test_setup_prints_one_line_and_sets_threads(capsys):
         torch.set_num_threads(threads)
     line = capsys.readouterr().out
     assert device.type in ("cpu", "cuda") and line.count("\n") == 1 and "device:" in line
+
+
+def test_every_lab_s_static_figure_carries_its_title_and_readout():
+    gate = widgets.gate_lab()
+    gate.static_png()
+    caption = gate._figure.readout.get_text()
+    assert gate._figure.title.get_text() == gate.title
+    assert f"P(positive) = {gate.result.positive:.2f}" in caption and "LSTM, trained" in caption
+    clipping = widgets.clipping_lab(steps=60)
+    clipping.static_png()
+    caption = clipping.figure.readout.get_text()
+    assert "ρ(W_hh)=2" in caption and "no clipping: diverged at step" in caption
+    assert ("did not learn" if not clipping.result["clip at max_norm=1"].learned else "learned") in caption
+    assert clipping.figure.title.get_text() == clipping.title
+
+
+def test_code_reads_a_lab_s_settings_and_result():
+    lab = widgets.gradient_flow_lab(arch="lstm", forget_bias=2.0, **SMALL)
+    assert lab.result is lab.last_result
+    assert lab.settings()["forget_bias"] == 2.0 == lab.result.settings["forget_bias"]
+    assert set(lab.seconds) == {"data", "rendered"} and lab.seconds["rendered"] >= lab.seconds["data"] > 0
+    assert widgets.plain_text("a<sub>1</sub> &lt; <span class='x'>b</span><br>c") == ["a_1 < b", "c"]
+
+
+def test_a_lab_that_trains_draws_a_burst_of_key_presses_once():
+    lab = widgets.clipping_lab(steps=10)  # no live sliders: every change waits for a quiet moment
+
+    async def press_arrow_keys():
+        for radius in (1.95, 1.9, 1.85, 1.8):  # four presses, 30 ms apart: each would train two runs
+            lab.radius.value = radius
+            await asyncio.sleep(0.03)
+        await asyncio.sleep(widgets.DEBOUNCE_S * 4)
+
+    asyncio.run(press_arrow_keys())
+    assert lab.redraws == 2 and next(iter(lab.result.values())).settings["spectral_radius"] == 1.8

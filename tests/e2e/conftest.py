@@ -9,6 +9,7 @@ unless RNNLIB_E2E_REQUIRED=1 (set by `make test-browser`, hence CI): then they f
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -23,6 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 OUTPUT = ROOT / "test-output" / "e2e"
 FIXTURE, BROKEN = "e2e_fixture.ipynb", "e2e_broken.ipynb"
+DRAG = "e2e_gradient_flow_drag.ipynb"  # the gradient-flow lab alone, for the drag test
+#: the latency figures the browser tests measured, by test: written after every test that measures one
+LATENCY = OUTPUT / "latency.json"
 # for the terminal summary: (test, timing) of every control change, (test, notebook, seconds) of every Run All
 TIMINGS: list[tuple[str, StepTiming]] = []
 RUN_ALL: list[tuple[str, str, float]] = []
@@ -81,6 +85,25 @@ def write_fixture_notebook(path: Path, broken: bool = False) -> None:
     nbformat.write(notebook, path)
 
 
+def write_drag_notebook(path: Path) -> None:
+    """The gradient-flow lab at the size the course shows it, with one torch thread (on a shared
+    machine a second thread waits for a busy core)."""
+    source = ("import torch\n\ntorch.set_num_threads(1)\n\n"
+              "from rnnlib.widgets import gradient_flow_lab\n\ngradient_flow_lab()")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, path)
+
+
+def record_latency(test: str, figures: dict[str, float]) -> dict:
+    """Add ``figures`` (name → seconds or rate) under ``test`` to :data:`LATENCY`; returns the file's content."""
+    LATENCY.parent.mkdir(parents=True, exist_ok=True)
+    recorded = json.loads(LATENCY.read_text()) if LATENCY.exists() else {}
+    recorded[test] = figures
+    LATENCY.write_text(json.dumps(recorded, indent=1, sort_keys=True))
+    return json.loads(LATENCY.read_text())
+
+
 def _missing() -> str | None:
     try:
         import playwright.sync_api  # noqa: F401
@@ -106,6 +129,7 @@ def lab_server(tmp_path_factory):
     root.mkdir(exist_ok=True)
     write_fixture_notebook(root / FIXTURE)
     write_fixture_notebook(root / BROKEN, broken=True)
+    write_drag_notebook(root / DRAG)
     jupyter = Path(sys.executable).with_name("jupyter")
     # A CI runner that gives up sends SIGTERM: turn it into KeyboardInterrupt, which pytest answers by
     # running the teardowns, so the server is stopped then too.

@@ -423,6 +423,10 @@ class ImageWatch:
                  return e.length && performance.now() - e[e.length - 1].t > quiet; }""",
             arg=[self.root.element_handle(), quiet * 1000], timeout=timeout * 1000, polling=100)
 
+    def events(self, since: int = 0) -> list[dict]:
+        """The image changes recorded since event number ``since``: ``{"t": ms (page clock), ...}``."""
+        return self.root.evaluate("root => root.__e2eWatch.events")[since:]
+
     def timing(self, step: str, since: int) -> StepTiming:
         """Seconds from the last release before the change to the first and the final new image."""
         events, release = self.root.evaluate(
@@ -472,6 +476,24 @@ def drag_slider(control, fraction: float) -> None:
     page.mouse.down()
     page.mouse.move(track["x"] + fraction * track["width"], handle["y"] + handle["height"] / 2, steps=8)
     page.mouse.up()
+
+
+def drag_slowly(control, fraction: float, seconds: float = 3.0, moves: int = 30) -> tuple[float, float]:
+    """Hold the handle and move it to ``fraction`` (0..1) of the track in ``moves`` even moves over
+    ``seconds``, as a hand would; then release. Returns (press, release) in the page clock (ms)."""
+    page = control.page
+    handle = control.locator(".noUi-handle").bounding_box()
+    track = control.locator(".noUi-target").bounding_box()
+    x0, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
+    x1 = track["x"] + fraction * track["width"]
+    page.mouse.move(x0, y)
+    page.mouse.down()
+    pressed = page.evaluate("performance.now()")
+    for move in range(1, moves + 1):
+        page.mouse.move(x0 + (x1 - x0) * move / moves, y)
+        page.wait_for_timeout(1000 * seconds / moves)
+    page.mouse.up()
+    return pressed, page.evaluate("performance.now()")
 
 
 def set_checkbox(checkbox, on: bool = True) -> None:

@@ -5,11 +5,12 @@ Labs are found by the CSS classes documented in rnnlib/widgets.py: every lab a n
 exercised (``LAB_STEPS``). Timings (release of a control → new image) go to the terminal summary.
 """
 
+import math
 import re
 
 import nbformat
 import pytest
-from conftest import NOTEBOOKS
+from conftest import NOTEBOOKS, record_latency
 from labdriver import (
     ImageWatch,
     click_button,
@@ -146,6 +147,10 @@ def test_notebook_labs(open_notebook, name):
     notebook.run_all()
     notebook.assert_no_problems()
     exercise_labs(notebook, kinds)
+    # every control change's latency (release → final image) is recorded for the benchmark's reader
+    figures = {timing.step: timing.final_image_s for timing in notebook.timings}
+    assert figures and record_latency(f"test_notebook_labs[{name}]", figures)[f"test_notebook_labs[{name}]"] == figures
+    assert all(math.isfinite(seconds) and seconds >= 0 for seconds in figures.values())
     notebook.assert_no_problems()
 
 
