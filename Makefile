@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.rnnlib-installed
 TORCH  := torch==2.13.0
 NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
-.PHONY: lab classroom test test-unit test-notebooks test-browser compare bench bench-quick notebooks links lint clean
+.PHONY: lab classroom footprint test test-unit test-notebooks test-browser compare bench bench-quick notebooks links lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(PY) -m rnnlib bench --quick
+
+# A learner's walk through the course on one Jupyter server (memory, CPU, first figure per notebook):
+# benchmarks/footprint.md and README's sizing table. Runs every notebook: minutes.
+footprint: $(STAMP)
+	$(PY) -m rnnlib.benchmarks.footprint
 
 # Re-execute every notebook top to bottom and store the outputs (do this after changing rnnlib).
 notebooks: $(STAMP)

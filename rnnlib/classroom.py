@@ -71,9 +71,9 @@ SECTIONS = (
     ),
     Section(
         "Gates", "gate_lab",
-        "A GRU or an LSTM reads one sentence; each row of the heatmap is a gate, each column a word, and the "
-        "colour is how far the gate is open (0 to 1). The readout gives the model's P(positive) for the "
-        "sentence.",
+        "A GRU or an LSTM reads one sentence. One heatmap per gate: each column is a word, each row a unit of "
+        "the hidden state, and the colour is how far the gate is open (0 to 1). The readout gives the model's "
+        "P(positive) for the sentence.",
         "Pick another sentence or type your own (Enter); untick “trained” to see an untrained model's gates; "
         "switch between GRU and LSTM.",
     ),
