@@ -153,6 +153,7 @@ class ClassroomPage:
             raise ValueError(f"settings: no lab named {sorted(unknown)} on the page "
                              f"(labs: {[section.factory for section in self.sections]})")
         self.labs: dict[str, labs_widgets.Lab] = {}
+        self._wide: dict[str, bool] = {}  # section title → its lab's last figure was wider than readable
         self._holders = [widgets.Box() for _ in self.sections]
         tabs = [self._section_box(section, holder) for section, holder in zip(self.sections, self._holders)]
         self.tabs = widgets.Tab(children=tabs, titles=[section.title for section in self.sections])
@@ -187,18 +188,21 @@ class ClassroomPage:
             self.widget.add_class("rnnlib-presenter")
         else:
             self.widget.remove_class("rnnlib-presenter")
-        for lab in self.labs.values():
-            self._presenter_figures(lab)
-            lab.update()
+        for title, lab in self.labs.items():
+            if self._wide.get(title, True):  # a narrow figure looks the same in both modes
+                lab.update()
 
-    def _presenter_figures(self, lab) -> None:
-        """Draw ``lab``'s figures for the current mode: its own ``draw`` (documented in
-        :class:`rnnlib.widgets.Lab`), followed in presenter mode by :func:`enlarge_wide_figure`."""
-        draw = type(lab).draw.__get__(lab)
-        if self.presenter.value:
-            lab.draw = lambda result: enlarge_wide_figure(draw(result))
-        else:
-            lab.__dict__.pop("draw", None)
+    def _presenter_figures(self, title: str, lab) -> None:
+        """From now on ``lab`` draws with its own ``draw`` (documented in :class:`rnnlib.widgets.Lab`),
+        followed in presenter mode by :func:`enlarge_wide_figure`; notes whether its figure is wide."""
+        draw = lab.draw
+
+        def presenter_aware(result):
+            fig = draw(result)
+            self._wide[title] = fig.get_figwidth() > READABLE_WIDTH_IN
+            return enlarge_wide_figure(fig) if self.presenter.value else fig
+
+        lab.draw = presenter_aware
 
     def _tab_changed(self, change) -> None:
         if change["new"] is not None:
@@ -221,8 +225,8 @@ class ClassroomPage:
             factory: Callable = getattr(labs_widgets, section.factory)
             lab = factory(**self.settings.get(section.factory, {}))
             self.labs[section.title] = lab
+            self._presenter_figures(section.title, lab)
             if self.presenter.value:  # the lab drew its first figure for the normal page: again, enlarged
-                self._presenter_figures(lab)
                 lab.update()
             holder.children = (lab.widget,)
         return self.labs[section.title]

@@ -19,14 +19,16 @@ class FakeLab:
     def __init__(self, **settings):
         self.settings = settings
         self.widget = ipywidgets.HTML("a lab")
+        self.updates = 0
         self.update()
 
     def draw(self, result):
-        fig = plt.figure(figsize=(15, 4))
+        fig = plt.figure(figsize=(self.settings.get("width", 15), 4))
         fig.add_subplot().set_title("loss", fontsize=10)
         return fig
 
     def update(self):
+        self.updates += 1
         self.figure = self.draw(None)
         plt.close(self.figure)
 
@@ -105,6 +107,17 @@ def test_presenter_mode_redraws_wide_figures_with_larger_text(fake_labs):
     assert title_size(page.labs["Clipping"]) == pytest.approx(10 * 15 / classroom.READABLE_WIDTH_IN)
     page.presenter.value = False
     assert title_size(lab) == 10 and title_size(page.labs["Clipping"]) == 10
+
+
+def test_presenter_mode_leaves_narrow_figures_alone(fake_labs):
+    page = classroom.page(gradient_flow_lab={"width": 8})
+    lab = page.labs["Gradient flow"]
+    page.presenter.value = True
+    assert title_size(lab) == 10
+    updates = lab.updates
+    page.presenter.value = False
+    page.presenter.value = True
+    assert lab.updates == updates  # known to be narrow: not redrawn for nothing
 
 
 def test_enlarge_wide_figure_scales_every_text_and_leaves_narrow_figures_alone():
