@@ -65,7 +65,7 @@ SECTIONS = (
         "Clipping", "clipping_lab",
         "Two runs of plain SGD on the adding problem, a tanh RNN whose recurrent weights W_hh have spectral "
         "radius ρ: one without clipping, one that rescales each gradient to a norm of at most max_norm. "
-        "Left: the loss per step; right: the gradient norm before clipping.",
+        "Left: the loss per step; right: the global gradient norm per step, before and after clipping.",
         "Bring ρ(W_hh) below 1, then back above it: when does the unclipped run blow up? Raise max_norm "
         "until clipping no longer saves the run.",
     ),
