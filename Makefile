@@ -19,7 +19,7 @@ TORCH_INDEX ?=
 endif
 NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
-.PHONY: lab classroom test test-unit test-notebooks test-browser compare bench bench-quick notebooks links lint clean
+.PHONY: lab classroom footprint test test-unit test-notebooks test-browser compare bench bench-quick notebooks links lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -69,6 +69,11 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(PY) -m tools.benchmarks --quick
+
+# A learner's walk through the course on one Jupyter server (memory, CPU, first figure per notebook):
+# benchmarks/footprint.md and README's sizing table. Runs every notebook: minutes.
+footprint: $(STAMP)
+	$(PY) -m tools.benchmarks.footprint
 
 # Re-execute every notebook top to bottom and store the outputs (do this after changing rnnlib).
 notebooks: $(STAMP)

@@ -7,9 +7,11 @@ Voilà, which strips the code, so a class sees only the labs.
 
 * A lab is built the first time its tab is opened (the first tab at once): the page appears after one
   lab's computation, not all of them, and a lab nobody opens costs no memory.
-* Presenter mode (the switch, ``page(presenter=True)``, or ``?presenter=1`` in a Voilà URL) enlarges
-  the controls, the readouts and the figures (scaled to the page's width) so they read at the back of a
-  room from a 1280×720 projector. It only changes CSS in the page: the figures are the same.
+* Presenter mode (the switch, ``page(presenter=True)``, or ``?presenter=1`` in a Voilà URL) zooms the
+  page (controls, readouts, figures) so it reads at the back of a room from a 1280×720 projector, and
+  redraws a figure wider than :data:`READABLE_WIDTH_IN` with its text enlarged in proportion: the page
+  shrinks such a figure to its width, and its letters then come out as large as a narrower figure's.
+  The data drawn are the same.
 * The labs are rnnlib's own (:mod:`rnnlib.widgets`): the page adds no computation of its own.
 
 CSS classes for browser tests: ``rnnlib-classroom`` (the page), ``rnnlib-presenter`` (on the page in
@@ -28,6 +30,9 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 import ipywidgets as widgets
+from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
+from matplotlib.text import Text
 
 from . import widgets as labs_widgets
 from .notebook import enable_widgets
@@ -60,15 +65,15 @@ SECTIONS = (
         "Clipping", "clipping_lab",
         "Two runs of plain SGD on the adding problem, a tanh RNN whose recurrent weights W_hh have spectral "
         "radius ρ: one without clipping, one that rescales each gradient to a norm of at most max_norm. "
-        "Left: the loss per step; right: the gradient norm before clipping.",
+        "Left: the loss per step; right: the global gradient norm per step, before and after clipping.",
         "Bring ρ(W_hh) below 1, then back above it: when does the unclipped run blow up? Raise max_norm "
         "until clipping no longer saves the run.",
     ),
     Section(
         "Gates", "gate_lab",
-        "A GRU or an LSTM reads one sentence; each row of the heatmap is a gate, each column a word, and the "
-        "colour is how far the gate is open (0 to 1). The readout gives the model's P(positive) for the "
-        "sentence.",
+        "A GRU or an LSTM reads one sentence. One heatmap per gate: each column is a word, each row a unit of "
+        "the hidden state, and the colour is how far the gate is open (0 to 1). The readout gives the model's "
+        "P(positive) for the sentence.",
         "Pick another sentence or type your own (Enter); untick “trained” to see an untrained model's gates; "
         "switch between GRU and LSTM.",
     ),
@@ -84,6 +89,8 @@ SECTIONS = (
 #: how much presenter mode enlarges the page (controls, text and figures alike, as a browser's zoom
 #: would): the gradient-flow figure then reads at about 20 px per letter on a 1280×720 projector
 PRESENTER_ZOOM = 1.35
+#: in presenter mode, text in a figure wider than this (inches) is enlarged by width / this
+READABLE_WIDTH_IN = 9.0
 #: the page's CSS; presenter mode is everything under ``.rnnlib-presenter``
 STYLE = """
 .rnnlib-classroom .rnnlib-classroom-title h1 { margin: 0.2em 0 0.1em 0; font-size: 1.8em; }
@@ -93,6 +100,29 @@ STYLE = """
 .rnnlib-classroom .rnnlib-classroom-try { font-weight: 600; }
 .rnnlib-presenter { zoom: {zoom}; }
 """
+
+
+def enlarge_wide_figure(fig: Figure, readable_width_in: float = READABLE_WIDTH_IN) -> Figure:
+    """Scale every text of ``fig`` by ``scale = width / readable_width_in`` when the figure is wider than
+    ``readable_width_in`` inches, make it √scale times taller (the larger axis labels need the room),
+    and lay it out again; returns ``fig`` (changed in place)."""
+    scale = fig.get_figwidth() / readable_width_in
+    if scale <= 1:
+        return fig
+    tick_labels = set()
+    for ax in fig.axes:
+        for axis, which in ((ax.xaxis, "x"), (ax.yaxis, "y")):
+            labels = axis.get_ticklabels(which="both")
+            tick_labels.update(labels)
+            if labels:  # through tick_params, so ticks created at draw time get the size too
+                ax.tick_params(axis=which, which="both", labelsize=labels[0].get_fontsize() * scale)
+    for text in fig.findobj(Text):
+        if text not in tick_labels:
+            text.set_fontsize(text.get_fontsize() * scale)
+    fig.set_figheight(fig.get_figheight() * scale**0.5)  # room for the longer axis labels
+    if not isinstance(fig.get_layout_engine(), (TightLayoutEngine, ConstrainedLayoutEngine)):
+        fig.tight_layout()  # laid out once when it was made (or never): again, for the new text sizes
+    return fig
 
 
 def _presenter_requested() -> bool:
@@ -123,6 +153,7 @@ class ClassroomPage:
             raise ValueError(f"settings: no lab named {sorted(unknown)} on the page "
                              f"(labs: {[section.factory for section in self.sections]})")
         self.labs: dict[str, labs_widgets.Lab] = {}
+        self._wide: dict[str, bool] = {}  # section title → its lab's last figure was wider than readable
         self._holders = [widgets.Box() for _ in self.sections]
         tabs = [self._section_box(section, holder) for section, holder in zip(self.sections, self._holders)]
         self.tabs = widgets.Tab(children=tabs, titles=[section.title for section in self.sections])
@@ -157,6 +188,21 @@ class ClassroomPage:
             self.widget.add_class("rnnlib-presenter")
         else:
             self.widget.remove_class("rnnlib-presenter")
+        for title, lab in self.labs.items():
+            if self._wide.get(title, True):  # a narrow figure looks the same in both modes
+                lab.update()
+
+    def _presenter_figures(self, title: str, lab) -> None:
+        """From now on ``lab`` draws with its own ``draw`` (documented in :class:`rnnlib.widgets.Lab`),
+        followed in presenter mode by :func:`enlarge_wide_figure`; notes whether its figure is wide."""
+        draw = lab.draw
+
+        def presenter_aware(result):
+            fig = draw(result)
+            self._wide[title] = fig.get_figwidth() > READABLE_WIDTH_IN
+            return enlarge_wide_figure(fig) if self.presenter.value else fig
+
+        lab.draw = presenter_aware
 
     def _tab_changed(self, change) -> None:
         if change["new"] is not None:
@@ -179,6 +225,9 @@ class ClassroomPage:
             factory: Callable = getattr(labs_widgets, section.factory)
             lab = factory(**self.settings.get(section.factory, {}))
             self.labs[section.title] = lab
+            self._presenter_figures(section.title, lab)
+            if self.presenter.value:  # the lab drew its first figure for the normal page: again, enlarged
+                lab.update()
             holder.children = (lab.widget,)
         return self.labs[section.title]
 

@@ -4,19 +4,38 @@ from the switch or the Voilà URL, clear errors. The page in a real browser: tes
 import base64
 
 import ipywidgets
+import matplotlib.pyplot as plt
 import nbformat
 import pytest
 
-from rnnlib import classroom, course
+from rnnlib import classroom
 from rnnlib import widgets as lab_widgets
+from tools import course
 
 
 class FakeLab:
-    """Stands in for a lab (building real ones takes seconds each): records its settings."""
+    """Stands in for a lab (building real ones takes seconds each): records its settings; its figure
+    is 15 inches wide with one title, drawn again by ``update()`` as a lab does."""
 
     def __init__(self, **settings):
         self.settings = settings
         self.widget = ipywidgets.HTML("a lab")
+        self.updates = 0
+        self.update()
+
+    def draw(self, result):
+        fig = plt.figure(figsize=(self.settings.get("width", 15), 4))
+        fig.add_subplot().set_title("loss", fontsize=10)
+        return fig
+
+    def update(self):
+        self.updates += 1
+        self.figure = self.draw(None)
+        plt.close(self.figure)
+
+
+def title_size(lab):
+    return lab.figure.axes[0].title.get_fontsize()
 
 
 @pytest.fixture
@@ -77,6 +96,47 @@ def test_presenter_mode_from_the_switch_the_argument_and_the_url(fake_labs, monk
     assert classroom.page(presenter=False).presenter.value is False  # the argument wins
     monkeypatch.setenv("QUERY_STRING", "presenter=0&x=1")
     assert classroom.page().presenter.value is False
+
+
+def test_presenter_mode_redraws_wide_figures_with_larger_text(fake_labs):
+    page = classroom.page()
+    lab = page.labs["Gradient flow"]
+    assert title_size(lab) == 10
+    page.presenter.value = True
+    assert title_size(lab) == pytest.approx(10 * 15 / classroom.READABLE_WIDTH_IN)
+    page.select(1)  # a lab built in presenter mode is drawn enlarged too
+    assert title_size(page.labs["Clipping"]) == pytest.approx(10 * 15 / classroom.READABLE_WIDTH_IN)
+    page.presenter.value = False
+    assert title_size(lab) == 10 and title_size(page.labs["Clipping"]) == 10
+
+
+def test_presenter_mode_leaves_narrow_figures_alone(fake_labs):
+    page = classroom.page(gradient_flow_lab={"width": 8})
+    lab = page.labs["Gradient flow"]
+    page.presenter.value = True
+    assert title_size(lab) == 10
+    updates = lab.updates
+    page.presenter.value = False
+    page.presenter.value = True
+    assert lab.updates == updates  # known to be narrow: not redrawn for nothing
+
+
+def test_enlarge_wide_figure_scales_every_text_and_leaves_narrow_figures_alone():
+    wide, ax = plt.subplots(figsize=(18, 4))
+    ax.plot([0, 1], label="a line")
+    ax.set(xlabel="step", title="loss")
+    legend = ax.legend(fontsize=8)
+    tick, label = ax.xaxis.get_ticklabels()[0].get_fontsize(), ax.xaxis.label.get_fontsize()
+    classroom.enlarge_wide_figure(wide, readable_width_in=9)
+    wide.canvas.draw()  # ticks are re-created at draw time: their size must survive
+    assert ax.xaxis.get_ticklabels()[0].get_fontsize() == pytest.approx(2 * tick)
+    assert legend.get_texts()[0].get_fontsize() == pytest.approx(16)
+    assert ax.xaxis.label.get_fontsize() == pytest.approx(2 * label)
+    narrow, ax = plt.subplots(figsize=(8, 4))
+    ax.set_title("loss", fontsize=10)
+    classroom.enlarge_wide_figure(narrow, readable_width_in=9)
+    assert ax.title.get_fontsize() == 10
+    plt.close("all")
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

@@ -4,12 +4,13 @@ executed and shaped as the course promises (objectives, exercises, checked cells
 import json
 import re
 import shutil
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tools import course
 
-NOTEBOOKS = sorted(course.NOTEBOOK_DIR.glob("*.ipynb"))
+NOTEBOOKS = course.lessons()
 EXPECTED = ["01_vanilla_rnn.ipynb", "02_gru.ipynb", "03_lstm.ipynb", "04_bilstm.ipynb", "05_comparison.ipynb"]
 
 
@@ -22,6 +23,7 @@ def course_copy(tmp_path):
 
 def test_the_five_notebooks_exist():
     assert [p.name for p in NOTEBOOKS] == EXPECTED
+    assert (course.NOTEBOOK_DIR / course.CLASSROOM).exists()  # the classroom page is not a lesson
 
 
 def test_links_are_in_sync_with_readme(course_copy):
@@ -34,12 +36,38 @@ def test_a_fork_changes_one_line_and_every_link_follows(course_copy):
     url, slug = course.repository(readme)
     readme.write_text(readme.read_text().replace(url, "https://github.com/someone/fork"))
     changed = course.sync_links(notebooks, readme)
-    assert {p.name for p in changed} == {"README.md", *EXPECTED}
+    assert {p.name for p in changed} == {"README.md", *EXPECTED, course.CLASSROOM}
     for path in [readme, *notebooks.glob("*.ipynb")]:
         text = path.read_text()
         assert slug not in text and "someone/fork" in text
     setup = json.loads((notebooks / EXPECTED[0]).read_text())["cells"][1]
     assert "git+https://github.com/someone/fork" in "".join(setup["source"])
+    page = json.loads((notebooks / course.CLASSROOM).read_text())["cells"][0]
+    assert "git+https://github.com/someone/fork" in "".join(page["source"])
+    text = readme.read_text()
+    assert "https://mybinder.org/v2/gh/someone/fork/HEAD?urlpath=voila/render/notebooks/classroom.ipynb" in text
+    assert course.nbgitpuller_link(readme=readme) in text
+
+
+def test_readme_links_the_classroom_page_through_voila_on_binder():
+    text = course.README.read_text()
+    badges = text[text.index("<!-- badges -->"):text.index("<!-- /badges -->")]
+    _, slug = course.repository()
+    assert f"(https://mybinder.org/v2/gh/{slug}/HEAD?urlpath=voila/render/notebooks/classroom.ipynb)" in badges
+
+
+def test_the_nbgitpuller_link_pulls_this_repository_and_opens_the_first_lesson(course_copy):
+    readme, _ = course_copy
+    url, slug = course.repository(readme)
+    link = course.nbgitpuller_link("https://hub.school.example/", readme=readme)
+    parts = urlsplit(link)
+    assert (parts.scheme, parts.netloc, parts.path) == ("https", "hub.school.example", "/hub/user-redirect/git-pull")
+    query = parse_qs(parts.query)
+    assert query == {"repo": [url], "branch": ["main"],
+                     "urlpath": [f"lab/tree/{slug.split('/')[1]}/notebooks/{EXPECTED[0]}"]}
+    assert course.nbgitpuller_link(readme=readme) in readme.read_text()  # README shows it for the placeholder hub
+    with pytest.raises(ValueError, match="hub must be"):
+        course.nbgitpuller_link("hub.school.example", readme=readme)
 
 
 def test_a_readme_without_the_repository_line_is_refused(tmp_path):
