@@ -10,7 +10,8 @@ import pytest
 from rnnlib import course
 
 NOTEBOOKS = sorted(course.NOTEBOOK_DIR.glob("*.ipynb"))
-EXPECTED = ["01_vanilla_rnn.ipynb", "02_gru.ipynb", "03_lstm.ipynb", "04_bilstm.ipynb", "05_comparison.ipynb"]
+EXPECTED = ["01_vanilla_rnn.ipynb", "02_gru.ipynb", "03_lstm.ipynb", "04_bilstm.ipynb", "05_comparison.ipynb",
+            "06_char_lm.ipynb"]
 
 
 @pytest.fixture

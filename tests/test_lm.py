@@ -2,6 +2,7 @@
 sampling, truncated BPTT and divergence."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -180,13 +181,18 @@ def test_brackets_corpus_is_seeded_balanced_and_labelled():
     assert not any(c in "()" for c, q in zip(text, inside) if q)
     steps = np.diff(np.concatenate([[0], depth]))
     assert all((s == 1) == (c == "(") and (s == -1) == (c == ")") for c, s in zip(text, steps))
+    # a quote closes with its own character after at least QUOTE_MIN letters
+    spans = re.findall(r"([\"'])([abc ]*)([\"'])", text)  # (opening, letters, closing), in order
+    assert len(spans) > 100 and sum(map(len, ("".join(span) for span in spans))) == quoted.sum() + len(spans)
+    assert all(opening == closing and len(body) >= lm.QUOTE_MIN for opening, body, closing in spans)
     # character frequencies match the grammar's exact probabilities
-    outside_fillers = sum(1 for c, q, d in zip(text[1:], quoted[:-1], depth[:-1]) if not q and 0 < d < lm.MAX_DEPTH)
-    opens = sum(1 for c, q, d in zip(text[1:], quoted[:-1], depth[:-1]) if not q and 0 < d < lm.MAX_DEPTH and c == "(")
-    assert opens / outside_fillers == pytest.approx(lm.P_OPEN, abs=0.01)
+    mid = [(c, q, d) for c, q, d in zip(text[1:], quoted[:-1], depth[:-1]) if not q and 0 < d < lm.MAX_DEPTH]
+    assert sum(c == "(" for c, _, _ in mid) / len(mid) == pytest.approx(lm.P_OPEN, abs=0.01)
     assert 1 < lm.brackets_perplexity(text) < len(set(text))
     with pytest.raises(ValueError, match="brackets"):
         lm.bracket_labels("ab)")
+    with pytest.raises(ValueError, match="brackets"):
+        lm.bracket_labels("a'b'")  # closes before QUOTE_MIN letters
 
 
 def test_corpus_rejects_bad_input():
