@@ -13,11 +13,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import math
 import sysconfig
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -286,17 +287,32 @@ def _refuse_in_exercise(name: str) -> None:
         raise RuntimeError(f"{name} is what this exercise asks you to write: compute it yourself, without rnnlib.lm")
 
 
-def _check_ids(ids, vocab_size: int, min_size: int = 2) -> Tensor:
+def _check_ids(ids, vocab_size: int | None, min_size: int = 2) -> Tensor:
+    """``ids`` must be a 1-D integer tensor of ``min_size`` or more ids in ``[0, vocab_size)`` (``None``: a
+    model that does not say its vocabulary size; only negative ids are refused)."""
     if not isinstance(ids, Tensor) or ids.dim() != 1 or ids.is_floating_point() or len(ids) < min_size:
         shape = tuple(ids.shape) if isinstance(ids, Tensor) else type(ids).__name__
         raise ValueError(f"ids must be a 1-D LongTensor of at least {min_size} character ids; got {shape}")
-    if int(ids.min()) < 0 or int(ids.max()) >= vocab_size:
-        raise ValueError(f"ids must be in [0, {vocab_size - 1}]; got {int(ids.min())} to {int(ids.max())}")
+    top = float("inf") if vocab_size is None else vocab_size
+    if int(ids.min()) < 0 or int(ids.max()) >= top:
+        raise ValueError(f"ids must be in [0, {top - 1}]; got {int(ids.min())} to {int(ids.max())}")
     return ids.long()
 
 
 def _device(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
+    """Where the model's parameters are (the CPU for a model without any)."""
+    return next(model.parameters(), torch.empty(0)).device
+
+
+@contextlib.contextmanager
+def _evaluating(model: nn.Module) -> Iterator[None]:
+    """Evaluation mode (no dropout) while measuring or sampling; the model's mode is restored after."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
 
 
 def _streams(ids: Tensor, batch_size: int) -> tuple[Tensor, Tensor]:
@@ -322,17 +338,15 @@ def perplexity(model: CharLM, ids: Tensor, *, seq_len: int = 128, batch_size: in
     _refuse_in_exercise("rnnlib.lm.perplexity")
     seq_len = check_int("seq_len", seq_len, low=1)
     batch_size = check_int("batch_size", batch_size, low=1)
-    ids = _check_ids(ids, model.vocab_size)
+    ids = _check_ids(ids, getattr(model, "vocab_size", None))  # any model(x, state) -> (logits, state) works
     inputs, targets = (t.to(_device(model)) for t in _streams(ids, batch_size))
-    was_training = model.training
-    model.eval()
     total, state = 0.0, None
-    for start in range(0, inputs.shape[1], seq_len):
-        logits, state = model(inputs[:, start:start + seq_len], state)
-        chunk = targets[:, start:start + seq_len]
-        total += F.cross_entropy(logits.flatten(0, 1).double(), chunk.flatten(), ignore_index=-1,
-                                 reduction="sum").item()
-    model.train(was_training)
+    with _evaluating(model):
+        for start in range(0, inputs.shape[1], seq_len):
+            logits, state = model(inputs[:, start:start + seq_len], state)
+            chunk = targets[:, start:start + seq_len]
+            total += F.cross_entropy(logits.flatten(0, 1).double(), chunk.flatten(), ignore_index=-1,
+                                     reduction="sum").item()
     return math.exp(total / (len(ids) - 1))
 
 
@@ -362,20 +376,18 @@ def sample(model: CharLM, vocab: CharVocab, prompt: str, length: int, *, tempera
     length = check_int("length", length, low=1)
     temperature = check_float("temperature", temperature, low=0.0, low_open=True)
     seed = check_int("seed", seed, low=0, high=2**63 - 1)
-    if len(vocab) != model.vocab_size:
+    if len(vocab) != getattr(model, "vocab_size", len(vocab)):
         raise ValueError(f"vocab has {len(vocab)} characters but the model scores vocab_size={model.vocab_size}")
     device = _device(model)
     generator = torch.Generator(device=device).manual_seed(seed)
-    was_training = model.training
-    model.eval()
-    logits, state = model(vocab.encode(prompt).to(device)[None], None)
     out = []
-    for _ in range(length):
-        probs = torch.softmax(logits[0, -1].double() / temperature, dim=-1)  # float64: T → 0 stays finite
-        char = torch.multinomial(probs, 1, generator=generator)
-        out.append(int(char))
-        logits, state = model(char.view(1, 1), state)
-    model.train(was_training)
+    with _evaluating(model):
+        logits, state = model(vocab.encode(prompt).to(device)[None], None)
+        for _ in range(length):
+            probs = torch.softmax(logits[0, -1].double() / temperature, dim=-1)  # float64: T → 0 stays finite
+            char = torch.multinomial(probs, 1, generator=generator)
+            out.append(int(char))
+            logits, state = model(char.view(1, 1), state)
     return vocab.decode(out)
 
 
@@ -384,17 +396,15 @@ def connectivity(model: CharLM, ids: Tensor) -> Tensor:
     prediction of character ``t + 1``), column ``s``: ‖∂ log p(x_{t+1} | x_{≤t}) / ∂e_s‖, the norm of
     the gradient with respect to the embedding ``e_s`` of character ``s``; zero for ``s > t`` (causal)."""
     ids = _check_ids(ids, model.vocab_size)
-    was_training = model.training
-    model.eval()
     x = ids.to(_device(model))
-    embedded = model.embedding(x[:-1])[None].detach().requires_grad_(True)  # (1, T-1, E)
-    log_probs = torch.log_softmax(model.run(embedded)[0][0], dim=-1)  # (T-1, V)
-    chosen = log_probs.gather(1, x[1:, None])[:, 0]  # log p(x_{t+1}): (T-1,)
     rows = []
-    for t in range(len(chosen)):
-        (grad,) = torch.autograd.grad(chosen[t], embedded, retain_graph=t < len(chosen) - 1)
-        rows.append(grad[0].norm(dim=-1))
-    model.train(was_training)
+    with _evaluating(model):
+        embedded = model.embedding(x[:-1])[None].detach().requires_grad_(True)  # (1, T-1, E)
+        log_probs = torch.log_softmax(model.run(embedded)[0][0], dim=-1)  # (T-1, V)
+        chosen = log_probs.gather(1, x[1:, None])[:, 0]  # log p(x_{t+1}): (T-1,)
+        for t in range(len(chosen)):
+            (grad,) = torch.autograd.grad(chosen[t], embedded, retain_graph=t < len(chosen) - 1)
+            rows.append(grad[0].norm(dim=-1))
     return torch.stack(rows).cpu()
 
 
@@ -402,7 +412,8 @@ def connectivity(model: CharLM, ids: Tensor) -> Tensor:
 def hidden_states(model: CharLM, ids: Tensor) -> Tensor:
     """The top layer's hidden state ``h_t`` after each character of ``ids: (T,)``: ``(T, hidden_dim)``."""
     ids = _check_ids(ids, model.vocab_size, min_size=1)
-    output, _ = model.rnn(model.embedding(ids.to(_device(model)))[None])
+    with _evaluating(model):
+        output, _ = model.rnn(model.embedding(ids.to(_device(model)))[None])
     return output[0].cpu()
 
 

@@ -282,3 +282,18 @@ def test_connectivity_is_causal_and_matches_autograd():
     log_p = torch.log_softmax(model.fc(logits[0]), -1)[t, ids[t + 1]]
     (grad,) = torch.autograd.grad(log_p, embedded)
     assert grid[t, s].item() == pytest.approx(grad[s].norm().item(), rel=1e-5)
+
+
+class EqualLogits(torch.nn.Module):
+    """Any ``model(x, state) -> (logits, state)`` works with perplexity and sample: here one with equal logits."""
+
+    def forward(self, x, state=None):
+        return torch.zeros(*x.shape, 6), state
+
+
+def test_perplexity_and_sample_take_any_model_with_the_forward_contract():
+    ids = torch.randint(6, (50,), generator=torch.Generator().manual_seed(0))
+    assert lm.perplexity(EqualLogits(), ids, seq_len=7, batch_size=3) == pytest.approx(6, rel=1e-12)
+    vocab = lm.CharVocab.from_text("abcdef")
+    text = lm.sample(EqualLogits(), vocab, "ab", 300, seed=1)
+    assert len(text) == 300 and set(text) == set("abcdef")  # uniform: every character turns up
