@@ -153,7 +153,7 @@ def add_lm_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--seq-len", type=positive_int, default=100, help="BPTT chunk length (default: 100)")
     parser.add_argument("--batch-size", type=positive_int, default=32, help="parallel streams (default: 32)")
     parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default: 0.003)")
-    parser.add_argument("--clip", type=float, default=1.0, help="clip the global gradient norm (default: 1.0)")
+    parser.add_argument("--clip", type=float, default=1.0, help="clip the global gradient norm (0: off; default: 1.0)")
     parser.add_argument("--eval-every", type=positive_int, default=500, help="steps between checkpoints (default: 500)")
     parser.add_argument("--prompt", default="def ", help="text the samples start from (default: 'def ')")
     parser.add_argument("--length", type=positive_int, default=600, help="characters per sample (default: 600)")
