@@ -135,12 +135,53 @@ def compare_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_lm_parser(subparsers) -> argparse.ArgumentParser:
+    """``lm``: train a character language model on the standard library's sources, report and sample."""
+    parser = subparsers.add_parser(
+        "lm",
+        help="train a character language model (notebook 06, longer) and write a report with samples",
+        description=(
+            "Train a character language model on the 'python' corpus (the installed standard library's "
+            "sources) with truncated BPTT, then write a Markdown report: the command, date, run time, "
+            "validation perplexity at each checkpoint, and samples at several temperatures."
+        ),
+    )
+    parser.add_argument("--arch", choices=("rnn", "gru", "lstm"), default="lstm", help="architecture (default: lstm)")
+    parser.add_argument("--corpus", choices=("python", "brackets"), default="python", help="text (default: python)")
+    parser.add_argument("--n-chars", type=positive_int, default=2_000_000, help="characters of text (default: 2000000)")
+    parser.add_argument("--steps", type=positive_int, default=3000, help="optimiser steps (default: 3000)")
+    parser.add_argument("--hidden", type=positive_int, default=256, help="hidden units (default: 256)")
+    parser.add_argument("--embed", type=positive_int, default=32, help="embedding size (default: 32)")
+    parser.add_argument("--layers", type=positive_int, default=1, help="recurrent layers (default: 1)")
+    parser.add_argument("--seq-len", type=positive_int, default=100, help="BPTT chunk length (default: 100)")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="parallel streams (default: 32)")
+    parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default: 0.003)")
+    parser.add_argument("--clip", type=float, default=1.0, help="clip the global gradient norm (0: off; default: 1.0)")
+    parser.add_argument("--eval-every", type=positive_int, default=500, help="steps between checkpoints (default: 500)")
+    parser.add_argument("--prompt", default="def ", help="text the samples start from (default: 'def ')")
+    parser.add_argument("--length", type=positive_int, default=600, help="characters per sample (default: 600)")
+    parser.add_argument("--temperatures", type=float, nargs="+", default=[0.5, 0.8, 1.0],
+                        help="sampling temperatures (default: 0.5 0.8 1.0)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed (default: 0)")
+    parser.add_argument("--out", type=Path, default=Path("lm_report.md"), help="report file (default: lm_report.md)")
+    parser.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default: 1)")
+
+    def handler(args: argparse.Namespace) -> int:
+        from .lm_run import lm_command  # imported when the command runs: the CLI starts fast
+
+        return lm_command(args)
+
+    parser.set_defaults(handler=handler)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m rnnlib", description="rnnlib: recurrent networks, from the course notebooks."
     )
     subparsers = parser.add_subparsers(dest="command", metavar="command", required=True)
     add_compare_parser(subparsers)
+    add_lm_parser(subparsers)
     # Further subcommands register here, one add_<name>_parser(subparsers) call each.
     return parser
 

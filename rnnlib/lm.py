@@ -1,8 +1,8 @@
 """Character language models: text in, the next character out, at every step.
 
 * Data: :func:`corpus` (``"python"``: the learner's own Python standard library sources; ``"brackets"``:
-  a seeded synthetic text whose statistics are known exactly, with :func:`bracket_labels` and
-  :func:`bracket_probs` as ground truth) and :class:`CharVocab` (characters ↔ ids).
+  a seeded synthetic text whose statistics are known exactly, with :func:`bracket_labels`,
+  :func:`bracket_probs` and :func:`brackets_perplexity` as ground truth) and :class:`CharVocab` (characters ↔ ids).
 * Model: :func:`build_lm` → :class:`CharLM`, embedding → RNN/GRU/LSTM → linear, run on a whole text or
   continued chunk by chunk from a returned state.
 * Training: :func:`fit_lm`, truncated backpropagation through time over consecutive chunks (the state is
@@ -13,11 +13,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import math
 import sysconfig
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,12 +37,14 @@ CORPORA = ("python", "brackets")
 LM_ARCHS = ("rnn", "gru", "lstm")  # causal models only: a BiLSTM would read the character it predicts
 #: length of the "brackets" corpus when ``n_chars`` is not given
 BRACKETS_DEFAULT_CHARS = 200_000
-#: the "brackets" grammar: filler letters, deepest nesting, and the per-character probabilities outside a
-#: quote (open bracket, close bracket, open quote) and inside one (close quote)
+#: the "brackets" grammar: filler letters, deepest nesting, the two quote characters, the filler letters a quote
+#: holds before it may close, and the per-character probabilities outside a quote (open bracket, close
+#: bracket, open a quote) and inside one after QUOTE_MIN letters (close it)
 FILLER = "abc "
 MAX_DEPTH = 4
-P_OPEN, P_CLOSE, P_QUOTE, P_UNQUOTE = 0.15, 0.15, 0.05, 0.08
-
+QUOTES = "\"'"
+QUOTE_MIN = 8
+P_OPEN, P_CLOSE, P_QUOTE, P_UNQUOTE = 0.15, 0.15, 0.05, 0.1
 
 # -- data --------------------------------------------------------------------------------------------
 def stdlib_files() -> list[Path]:
@@ -81,75 +84,96 @@ def corpus(name: str, n_chars: int | None = None, seed: int = 0) -> str:
     return "".join(parts)[:n_chars]
 
 
-def bracket_probs(depth: int, quoted: bool) -> dict[str, float]:
-    """The exact distribution of the next ``"brackets"`` character given the state after the text so far.
+@dataclass(frozen=True)
+class BracketState:
+    """Where a ``"brackets"`` text stands after a character: open brackets outside quotes, the open quote
+    character (``""``: none) and how many letters the quote holds so far."""
 
-    Inside a quote: ``'"'`` closes it with probability :data:`P_UNQUOTE`, otherwise a filler letter.
-    Outside: ``"("`` (below :data:`MAX_DEPTH`), ``")"`` (above depth 0), ``'"'`` opens a quote, otherwise a
-    filler letter; the fillers share what is left equally.
+    depth: int = 0
+    quote: str = ""
+    inside: int = 0
+
+    def after(self, char: str) -> BracketState:
+        if self.quote and char == self.quote:
+            return BracketState(self.depth)
+        if self.quote:
+            return BracketState(self.depth, self.quote, self.inside + 1)
+        if char in QUOTES:
+            return BracketState(self.depth, char)
+        return BracketState(self.depth + (char == "(") - (char == ")"))
+
+
+def bracket_probs(state: BracketState) -> dict[str, float]:
+    """The exact distribution of the next ``"brackets"`` character in ``state``.
+
+    Inside a quote: filler letters only until it holds :data:`QUOTE_MIN` of them, then the same quote
+    character closes it with probability :data:`P_UNQUOTE`. Outside: ``"("`` (below :data:`MAX_DEPTH`),
+    ``")"`` (above depth 0), each quote character opens a quote with probability :data:`P_QUOTE` / 2;
+    the filler letters share what is left equally.
     """
     probs = {}
-    if quoted:
-        probs['"'] = P_UNQUOTE
+    if state.quote:
+        if state.inside >= QUOTE_MIN:
+            probs[state.quote] = P_UNQUOTE
     else:
-        if depth < MAX_DEPTH:
+        if state.depth < MAX_DEPTH:
             probs["("] = P_OPEN
-        if depth > 0:
+        if state.depth > 0:
             probs[")"] = P_CLOSE
-        probs['"'] = P_QUOTE
+        probs |= {quote: P_QUOTE / len(QUOTES) for quote in QUOTES}
     rest = (1.0 - sum(probs.values())) / len(FILLER)
     return probs | {letter: rest for letter in FILLER}
 
 
 def brackets(n_chars: int, seed: int = 0) -> str:
     """``n_chars`` characters of nested brackets (depth ≤ :data:`MAX_DEPTH`) and quoted spans among filler
-    letters, drawn from :func:`bracket_probs` with NumPy's generator at ``seed``. Inside a quote brackets do
-    not occur and do not count, so the next character depends on state opened many characters back."""
+    letters, drawn from :func:`bracket_probs` with NumPy's generator at ``seed``.
+
+    Inside a quote brackets neither occur nor count, and the quote closes with the character that opened
+    it, at least :data:`QUOTE_MIN` letters later: predicting the close needs a memory of that length.
+    """
     n_chars = check_int("n_chars", n_chars, low=1)
     uniform = np.random.default_rng(check_int("seed", seed, low=0, high=2**32 - 1)).random(n_chars)
     tables = {}  # state → (characters, cumulative probabilities)
-    out, depth, quoted = [], 0, False
+    out, state = [], BracketState()
     for u in uniform.tolist():
-        if (depth, quoted) not in tables:
-            probs = bracket_probs(depth, quoted)
-            tables[depth, quoted] = (list(probs), np.cumsum(list(probs.values())).tolist())
-        chars, cumulative = tables[depth, quoted]
+        if state not in tables:
+            probs = bracket_probs(state)
+            tables[state] = (list(probs), np.cumsum(list(probs.values())).tolist())
+        chars, cumulative = tables[state]
         char = next((c for c, edge in zip(chars, cumulative) if u < edge), chars[-1])
         out.append(char)
-        depth, quoted = _next_state(char, depth, quoted)
+        state = state.after(char)
     return "".join(out)
 
 
-def _next_state(char: str, depth: int, quoted: bool) -> tuple[int, bool]:
-    if char == '"':
-        return depth, not quoted
-    if not quoted and char == "(":
-        return depth + 1, quoted
-    if not quoted and char == ")":
-        return depth - 1, quoted
-    return depth, quoted
+def bracket_states(text: str) -> list[BracketState]:
+    """The :class:`BracketState` after each character of a ``"brackets"`` text read from its start."""
+    states, state = [], BracketState()
+    for t, char in enumerate(text):
+        if char not in FILLER + QUOTES + "()":
+            raise ValueError(f"text must be a 'brackets' corpus; character {char!r} at position {t} is not one")
+        if bracket_probs(state).get(char, 0.0) == 0.0:
+            raise ValueError(f"text must be a 'brackets' corpus; {char!r} cannot follow at position {t}")
+        state = state.after(char)
+        states.append(state)
+    return states
 
 
 def bracket_labels(text: str) -> tuple[np.ndarray, np.ndarray]:
     """Ground truth of a ``"brackets"`` text after each character: ``depth: (T,)`` ints (open brackets
-    outside quotes) and ``quoted: (T,)`` bools (inside a quote; the closing ``'"'`` counts as outside)."""
-    depth, quoted = np.zeros(len(text), dtype=np.int64), np.zeros(len(text), dtype=bool)
-    d, q = 0, False
-    for t, char in enumerate(text):
-        if char not in FILLER and char not in '()"':
-            raise ValueError(f"text must be a 'brackets' corpus; character {char!r} at position {t} is not one")
-        d, q = _next_state(char, d, q)
-        if d < 0 or d > MAX_DEPTH:
-            raise ValueError(f"text must be a 'brackets' corpus; the brackets are unbalanced at position {t}")
-        depth[t], quoted[t] = d, q
-    return depth, quoted
+    outside quotes) and ``quoted: (T,)`` bools (inside a quote; the closing quote counts as outside)."""
+    states = bracket_states(text)
+    return (np.array([s.depth for s in states], dtype=np.int64), np.array([bool(s.quote) for s in states]))
 
 
-def brackets_perplexity(text: str) -> float:
-    """The best perplexity any model can reach on a ``"brackets"`` text: that of the generator itself,
-    which knows the depth and the quote state exactly (the first character is not predicted)."""
-    depth, quoted = bracket_labels(text)
-    nll = [-math.log(bracket_probs(int(d), bool(q))[c]) for d, q, c in zip(depth[:-1], quoted[:-1], text[1:])]
+def brackets_perplexity(text: str, start: int = 0) -> float:
+    """The best perplexity any model can reach on a ``"brackets"`` text (from its first character): that of
+    the generator itself, which knows the state exactly. Scores the predictions of characters
+    ``start + 1 …`` (e.g. the validation part of the text)."""
+    start = check_int("start", start, low=0, high=len(text) - 2)
+    states = bracket_states(text)
+    nll = [-math.log(bracket_probs(state)[c]) for state, c in zip(states[start:-1], text[start + 1:])]
     return math.exp(sum(nll) / len(nll))
 
 
@@ -263,17 +287,32 @@ def _refuse_in_exercise(name: str) -> None:
         raise RuntimeError(f"{name} is what this exercise asks you to write: compute it yourself, without rnnlib.lm")
 
 
-def _check_ids(ids, vocab_size: int, min_size: int = 2) -> Tensor:
+def _check_ids(ids, vocab_size: int | None, min_size: int = 2) -> Tensor:
+    """``ids`` must be a 1-D integer tensor of ``min_size`` or more ids in ``[0, vocab_size)`` (``None``: a
+    model that does not say its vocabulary size; only negative ids are refused)."""
     if not isinstance(ids, Tensor) or ids.dim() != 1 or ids.is_floating_point() or len(ids) < min_size:
         shape = tuple(ids.shape) if isinstance(ids, Tensor) else type(ids).__name__
         raise ValueError(f"ids must be a 1-D LongTensor of at least {min_size} character ids; got {shape}")
-    if int(ids.min()) < 0 or int(ids.max()) >= vocab_size:
-        raise ValueError(f"ids must be in [0, {vocab_size - 1}]; got {int(ids.min())} to {int(ids.max())}")
+    top = float("inf") if vocab_size is None else vocab_size
+    if int(ids.min()) < 0 or int(ids.max()) >= top:
+        raise ValueError(f"ids must be in [0, {top - 1}]; got {int(ids.min())} to {int(ids.max())}")
     return ids.long()
 
 
 def _device(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
+    """Where the model's parameters are (the CPU for a model without any)."""
+    return next(model.parameters(), torch.empty(0)).device
+
+
+@contextlib.contextmanager
+def _evaluating(model: nn.Module) -> Iterator[None]:
+    """Evaluation mode (no dropout) while measuring or sampling; the model's mode is restored after."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
 
 
 def _streams(ids: Tensor, batch_size: int) -> tuple[Tensor, Tensor]:
@@ -299,17 +338,15 @@ def perplexity(model: CharLM, ids: Tensor, *, seq_len: int = 128, batch_size: in
     _refuse_in_exercise("rnnlib.lm.perplexity")
     seq_len = check_int("seq_len", seq_len, low=1)
     batch_size = check_int("batch_size", batch_size, low=1)
-    ids = _check_ids(ids, model.vocab_size)
+    ids = _check_ids(ids, getattr(model, "vocab_size", None))  # any model(x, state) -> (logits, state) works
     inputs, targets = (t.to(_device(model)) for t in _streams(ids, batch_size))
-    was_training = model.training
-    model.eval()
     total, state = 0.0, None
-    for start in range(0, inputs.shape[1], seq_len):
-        logits, state = model(inputs[:, start:start + seq_len], state)
-        chunk = targets[:, start:start + seq_len]
-        total += F.cross_entropy(logits.flatten(0, 1).double(), chunk.flatten(), ignore_index=-1,
-                                 reduction="sum").item()
-    model.train(was_training)
+    with _evaluating(model):
+        for start in range(0, inputs.shape[1], seq_len):
+            logits, state = model(inputs[:, start:start + seq_len], state)
+            chunk = targets[:, start:start + seq_len]
+            total += F.cross_entropy(logits.flatten(0, 1).double(), chunk.flatten(), ignore_index=-1,
+                                     reduction="sum").item()
     return math.exp(total / (len(ids) - 1))
 
 
@@ -339,20 +376,18 @@ def sample(model: CharLM, vocab: CharVocab, prompt: str, length: int, *, tempera
     length = check_int("length", length, low=1)
     temperature = check_float("temperature", temperature, low=0.0, low_open=True)
     seed = check_int("seed", seed, low=0, high=2**63 - 1)
-    if len(vocab) != model.vocab_size:
+    if len(vocab) != getattr(model, "vocab_size", len(vocab)):
         raise ValueError(f"vocab has {len(vocab)} characters but the model scores vocab_size={model.vocab_size}")
     device = _device(model)
     generator = torch.Generator(device=device).manual_seed(seed)
-    was_training = model.training
-    model.eval()
-    logits, state = model(vocab.encode(prompt).to(device)[None], None)
     out = []
-    for _ in range(length):
-        probs = torch.softmax(logits[0, -1].double() / temperature, dim=-1)  # float64: T → 0 stays finite
-        char = torch.multinomial(probs, 1, generator=generator)
-        out.append(int(char))
-        logits, state = model(char.view(1, 1), state)
-    model.train(was_training)
+    with _evaluating(model):
+        logits, state = model(vocab.encode(prompt).to(device)[None], None)
+        for _ in range(length):
+            probs = torch.softmax(logits[0, -1].double() / temperature, dim=-1)  # float64: T → 0 stays finite
+            char = torch.multinomial(probs, 1, generator=generator)
+            out.append(int(char))
+            logits, state = model(char.view(1, 1), state)
     return vocab.decode(out)
 
 
@@ -361,17 +396,15 @@ def connectivity(model: CharLM, ids: Tensor) -> Tensor:
     prediction of character ``t + 1``), column ``s``: ‖∂ log p(x_{t+1} | x_{≤t}) / ∂e_s‖, the norm of
     the gradient with respect to the embedding ``e_s`` of character ``s``; zero for ``s > t`` (causal)."""
     ids = _check_ids(ids, model.vocab_size)
-    was_training = model.training
-    model.eval()
     x = ids.to(_device(model))
-    embedded = model.embedding(x[:-1])[None].detach().requires_grad_(True)  # (1, T-1, E)
-    log_probs = torch.log_softmax(model.run(embedded)[0][0], dim=-1)  # (T-1, V)
-    chosen = log_probs.gather(1, x[1:, None])[:, 0]  # log p(x_{t+1}): (T-1,)
     rows = []
-    for t in range(len(chosen)):
-        (grad,) = torch.autograd.grad(chosen[t], embedded, retain_graph=t < len(chosen) - 1)
-        rows.append(grad[0].norm(dim=-1))
-    model.train(was_training)
+    with _evaluating(model):
+        embedded = model.embedding(x[:-1])[None].detach().requires_grad_(True)  # (1, T-1, E)
+        log_probs = torch.log_softmax(model.run(embedded)[0][0], dim=-1)  # (T-1, V)
+        chosen = log_probs.gather(1, x[1:, None])[:, 0]  # log p(x_{t+1}): (T-1,)
+        for t in range(len(chosen)):
+            (grad,) = torch.autograd.grad(chosen[t], embedded, retain_graph=t < len(chosen) - 1)
+            rows.append(grad[0].norm(dim=-1))
     return torch.stack(rows).cpu()
 
 
@@ -379,7 +412,8 @@ def connectivity(model: CharLM, ids: Tensor) -> Tensor:
 def hidden_states(model: CharLM, ids: Tensor) -> Tensor:
     """The top layer's hidden state ``h_t`` after each character of ``ids: (T,)``: ``(T, hidden_dim)``."""
     ids = _check_ids(ids, model.vocab_size, min_size=1)
-    output, _ = model.rnn(model.embedding(ids.to(_device(model)))[None])
+    with _evaluating(model):
+        output, _ = model.rnn(model.embedding(ids.to(_device(model)))[None])
     return output[0].cpu()
 
 
@@ -409,7 +443,7 @@ def fit_lm(
     max_norm: float | None = 1.0,
     eval_every: int = 100,
     seed: int = 0,
-    callback: Callable[[int, CharLM], None] | None = None,
+    callback: Callable[[LMHistory, CharLM], None] | None = None,
     progress: bool = True,
     desc: str | None = None,
 ) -> LMHistory:
@@ -422,7 +456,8 @@ def fit_lm(
     gradients flow back at most ``seq_len`` steps, which bounds both the cost of a step and the distance
     over which the model can *learn* a dependency. At the end of the streams the state restarts from zeros
     at a new random offset. Adam with ``lr``, the global gradient norm clipped to ``max_norm`` (``None``:
-    off). ``callback(step, model)`` runs after each record (e.g. to take samples). Deterministic for a
+    off). ``callback(history, model)`` runs after each record (e.g. to take samples; the step is
+    ``history.steps[-1]``). Deterministic for a
     ``seed`` on CPU; the global random state is left as it was. Raises :class:`TrainingDiverged` with
     advice when the loss or the gradient stops being finite.
     """
@@ -460,7 +495,7 @@ def fit_lm(
             history.seconds.append(time.perf_counter() - start)
             model.train()
             if callback is not None:
-                callback(step, model)
+                callback(history, model)
 
         chunks = _chunks(ids, seq_len, batch_size, generator)
         x, y, fresh = next(chunks)

@@ -54,7 +54,7 @@ class TemperatureLab(Lab):
                                                        layout=widgets.Layout(width="150px")), "rnnlib-seed")
         self._watch(self.temperature, self.prompt, self.seed)
         self._assemble(self.temperature, widgets.HBox([self.prompt, self.seed]))
-        self._check_start(dict(temperature=temperature, prompt=prompt, seed=seed))
+        self._check_start(dict(temperature=round(temperature, 4), prompt=prompt, seed=seed))
         self.update()
 
     def settings(self) -> dict:
@@ -86,13 +86,6 @@ class TemperatureLab(Lab):
         texts = "".join(f'<pre class="rnnlib-sample">{html.escape(s["prompt"] + t)}</pre>' for t in result["samples"])
         return (f"{head}<br>most likely next character {lm_plots.show_char(self.vocab.chars[best])!r} "
                 f"with p = {float(p[best]):.2f}{texts}")
-
-    def _check_start(self, requested: dict) -> None:
-        held = self.settings()
-        if abs(held["temperature"] - requested["temperature"]) > 1e-9:
-            raise ValueError(f"temperature={requested['temperature']!r} cannot be set on the {self.name}: use a "
-                             f"multiple of {TEMPERATURE_STEP} in {list(TEMPERATURE_RANGE)}")
-        super()._check_start({k: v for k, v in requested.items() if k != "temperature"})
 
 
 class ConnectivityLab(Lab):

@@ -11,7 +11,8 @@ import pytest
 from tools import course
 
 NOTEBOOKS = course.lessons()
-EXPECTED = ["01_vanilla_rnn.ipynb", "02_gru.ipynb", "03_lstm.ipynb", "04_bilstm.ipynb", "05_comparison.ipynb"]
+EXPECTED = ["01_vanilla_rnn.ipynb", "02_gru.ipynb", "03_lstm.ipynb", "04_bilstm.ipynb", "05_comparison.ipynb",
+            "06_char_lm.ipynb"]
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def course_copy(tmp_path):
     return tmp_path / "README.md", tmp_path / "notebooks"
 
 
-def test_the_five_notebooks_exist():
+def test_the_course_notebooks_exist():
     assert [p.name for p in NOTEBOOKS] == EXPECTED
     assert (course.NOTEBOOK_DIR / course.CLASSROOM).exists()  # the classroom page is not a lesson
 

@@ -2,6 +2,7 @@
 sampling, truncated BPTT and divergence."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -180,13 +181,18 @@ def test_brackets_corpus_is_seeded_balanced_and_labelled():
     assert not any(c in "()" for c, q in zip(text, inside) if q)
     steps = np.diff(np.concatenate([[0], depth]))
     assert all((s == 1) == (c == "(") and (s == -1) == (c == ")") for c, s in zip(text, steps))
+    # a quote closes with its own character after at least QUOTE_MIN letters
+    spans = re.findall(r"([\"'])([abc ]*)([\"'])", text)  # (opening, letters, closing), in order
+    assert len(spans) > 100 and sum(map(len, ("".join(span) for span in spans))) == quoted.sum() + len(spans)
+    assert all(opening == closing and len(body) >= lm.QUOTE_MIN for opening, body, closing in spans)
     # character frequencies match the grammar's exact probabilities
-    outside_fillers = sum(1 for c, q, d in zip(text[1:], quoted[:-1], depth[:-1]) if not q and 0 < d < lm.MAX_DEPTH)
-    opens = sum(1 for c, q, d in zip(text[1:], quoted[:-1], depth[:-1]) if not q and 0 < d < lm.MAX_DEPTH and c == "(")
-    assert opens / outside_fillers == pytest.approx(lm.P_OPEN, abs=0.01)
+    mid = [(c, q, d) for c, q, d in zip(text[1:], quoted[:-1], depth[:-1]) if not q and 0 < d < lm.MAX_DEPTH]
+    assert sum(c == "(" for c, _, _ in mid) / len(mid) == pytest.approx(lm.P_OPEN, abs=0.01)
     assert 1 < lm.brackets_perplexity(text) < len(set(text))
     with pytest.raises(ValueError, match="brackets"):
         lm.bracket_labels("ab)")
+    with pytest.raises(ValueError, match="brackets"):
+        lm.bracket_labels("a'b'")  # closes before QUOTE_MIN letters
 
 
 def test_corpus_rejects_bad_input():
@@ -276,3 +282,18 @@ def test_connectivity_is_causal_and_matches_autograd():
     log_p = torch.log_softmax(model.fc(logits[0]), -1)[t, ids[t + 1]]
     (grad,) = torch.autograd.grad(log_p, embedded)
     assert grid[t, s].item() == pytest.approx(grad[s].norm().item(), rel=1e-5)
+
+
+class EqualLogits(torch.nn.Module):
+    """Any ``model(x, state) -> (logits, state)`` works with perplexity and sample: here one with equal logits."""
+
+    def forward(self, x, state=None):
+        return torch.zeros(*x.shape, 6), state
+
+
+def test_perplexity_and_sample_take_any_model_with_the_forward_contract():
+    ids = torch.randint(6, (50,), generator=torch.Generator().manual_seed(0))
+    assert lm.perplexity(EqualLogits(), ids, seq_len=7, batch_size=3) == pytest.approx(6, rel=1e-12)
+    vocab = lm.CharVocab.from_text("abcdef")
+    text = lm.sample(EqualLogits(), vocab, "ab", 300, seed=1)
+    assert len(text) == 300 and set(text) == set("abcdef")  # uniform: every character turns up
