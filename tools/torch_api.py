@@ -156,7 +156,14 @@ def defined_in(root: Path, dotted: str) -> bool:
         return True
     # Class.attribute: look for the class in the module and in the C stubs (torch.Tensor, torch.dtype...)
     stubs = [module, "torch._C", "torch._tensor", "torch._C._nn"]
-    return len(rest) == 2 and any(rest[1] in _class_members(root, m, rest[0]) for m in stubs)
+    if len(rest) != 2:
+        return False
+    if any(rest[1] in _class_members(root, m, rest[0]) for m in stubs):
+        return True
+    # a class re-exported by a package (torch.nn.Module is defined in torch/nn/modules/module.py)
+    package = root.joinpath(*module.split("."))
+    modules = (".".join(path.relative_to(root).with_suffix("").parts) for path in package.rglob("*.py*"))
+    return any(rest[1] in _class_members(root, m.removesuffix(".__init__"), rest[0]) for m in modules)
 
 
 def main(argv: list[str] | None = None) -> int:
