@@ -49,3 +49,9 @@ LR_RANGE = (1e-4, 1.0)
 CLIP_STEPS_RANGE = (10, 500)
 GATE_HIDDEN_RANGE = (2, 64)
 MAX_SENTENCE_WORDS = 50
+
+# ---- the character language model (rnnlib.lm) --------------------------------------------------------
+#: optimiser steps of one fit_lm call
+MAX_LM_STEPS = 10_000_000
+#: characters per truncated-BPTT chunk, and chunks per batch
+MAX_LM_CHUNK = 100_000

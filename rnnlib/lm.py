@@ -26,10 +26,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from .architectures import ARCHITECTURES
+from .limits import MAX_LAYERS, MAX_LM_CHUNK, MAX_LM_STEPS, MAX_LR, MAX_WIDTH, SEED_RANGE
 from .models import _TORCH_LAYERS
+from .progress import progress_bar
 from .training import TrainingDiverged, _advice
 from .validation import check_choice, check_float, check_int
 
@@ -71,7 +72,7 @@ def corpus(name: str, n_chars: int | None = None, seed: int = 0) -> str:
     check_choice("name", name, CORPORA)
     if n_chars is not None:
         n_chars = check_int("n_chars", n_chars, low=2)
-    seed = check_int("seed", seed, low=0, high=2**32 - 1)
+    seed = check_int("seed", seed, low=SEED_RANGE[0], high=SEED_RANGE[1])
     if name == "brackets":
         return brackets(BRACKETS_DEFAULT_CHARS if n_chars is None else n_chars, seed=seed)
     parts, size = [], 0
@@ -133,7 +134,7 @@ def brackets(n_chars: int, seed: int = 0) -> str:
     it, at least :data:`QUOTE_MIN` letters later: predicting the close needs a memory of that length.
     """
     n_chars = check_int("n_chars", n_chars, low=1)
-    uniform = np.random.default_rng(check_int("seed", seed, low=0, high=2**32 - 1)).random(n_chars)
+    uniform = np.random.default_rng(check_int("seed", seed, low=SEED_RANGE[0], high=SEED_RANGE[1])).random(n_chars)
     tables = {}  # state → (characters, cumulative probabilities)
     out, state = [], BracketState()
     for u in uniform.tolist():
@@ -234,9 +235,9 @@ class CharLM(nn.Module):
         super().__init__()
         self.arch = check_choice("arch", arch, LM_ARCHS)
         self.vocab_size = check_int("vocab_size", vocab_size, low=2)
-        embed_dim = check_int("embed_dim", embed_dim, low=1, high=4096)
-        self.hidden_dim = check_int("hidden_dim", hidden_dim, low=1, high=4096)
-        num_layers = check_int("num_layers", num_layers, low=1, high=16)
+        embed_dim = check_int("embed_dim", embed_dim, low=1, high=MAX_WIDTH)
+        self.hidden_dim = check_int("hidden_dim", hidden_dim, low=1, high=MAX_WIDTH)
+        num_layers = check_int("num_layers", num_layers, low=1, high=MAX_LAYERS)
         dropout = check_float("dropout", dropout, low=0.0, high=1.0, high_open=True)
         self.embedding = nn.Embedding(self.vocab_size, embed_dim)
         self.rnn = _TORCH_LAYERS[ARCHITECTURES[arch].mode](
@@ -375,7 +376,7 @@ def sample(model: CharLM, vocab: CharVocab, prompt: str, length: int, *, tempera
         raise ValueError(f"prompt: character {missing[0]!r} is not in the vocabulary ({len(vocab)} characters)")
     length = check_int("length", length, low=1)
     temperature = check_float("temperature", temperature, low=0.0, low_open=True)
-    seed = check_int("seed", seed, low=0, high=2**63 - 1)
+    seed = check_int("seed", seed, low=SEED_RANGE[0], high=SEED_RANGE[1])
     if len(vocab) != getattr(model, "vocab_size", len(vocab)):
         raise ValueError(f"vocab has {len(vocab)} characters but the model scores vocab_size={model.vocab_size}")
     device = _device(model)
@@ -461,14 +462,14 @@ def fit_lm(
     ``seed`` on CPU; the global random state is left as it was. Raises :class:`TrainingDiverged` with
     advice when the loss or the gradient stops being finite.
     """
-    steps = check_int("steps", steps, low=1, high=10_000_000)
-    seq_len = check_int("seq_len", seq_len, low=1, high=100_000)
-    batch_size = check_int("batch_size", batch_size, low=1, high=100_000)
-    lr = check_float("lr", lr, low=0.0, high=100.0, low_open=True)
+    steps = check_int("steps", steps, low=1, high=MAX_LM_STEPS)
+    seq_len = check_int("seq_len", seq_len, low=1, high=MAX_LM_CHUNK)
+    batch_size = check_int("batch_size", batch_size, low=1, high=MAX_LM_CHUNK)
+    lr = check_float("lr", lr, low=0.0, high=MAX_LR, low_open=True)
     if max_norm is not None:
         max_norm = check_float("max_norm", max_norm, low=0.0, low_open=True)
     eval_every = check_int("eval_every", eval_every, low=1)
-    seed = check_int("seed", seed, low=0, high=2**63 - 1)
+    seed = check_int("seed", seed, low=SEED_RANGE[0], high=SEED_RANGE[1])
     ids = _check_ids(ids, model.vocab_size)
     if len(ids) < batch_size * (seq_len + 1) + 1:
         raise ValueError(
@@ -501,8 +502,7 @@ def fit_lm(
         x, y, fresh = next(chunks)
         with torch.no_grad():
             record(0, [F.cross_entropy(model(x.to(device))[0].flatten(0, 1), y.to(device).flatten()).item()])
-        bar = tqdm(range(1, steps + 1), desc=desc or f"{ARCHITECTURES[model.arch].name} LM", disable=not progress,
-                   leave=False)
+        bar = progress_bar(range(1, steps + 1), desc=desc or f"{ARCHITECTURES[model.arch].name} LM", enabled=progress)
         losses, state = [], None
         for step in bar:
             if step > 1:

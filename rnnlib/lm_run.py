@@ -12,7 +12,8 @@ import time
 import torch
 
 from . import lm
-from .training import get_device, set_seed
+from .device import get_device, use_device
+from .training import set_seed
 
 #: share of the text held out for validation (its end)
 VALID_FRACTION = 0.05
@@ -33,7 +34,7 @@ def lm_command(args: argparse.Namespace) -> int:
     split = int(len(ids) * (1 - VALID_FRACTION))
     train, valid = ids[:split], ids[split:]
     set_seed(args.seed)
-    device = get_device()
+    device = use_device(get_device())
     model = lm.build_lm(args.arch, vocab_size=len(vocab), embed_dim=args.embed, hidden_dim=args.hidden,
                         num_layers=args.layers).to(device)
     print(f"{args.corpus}: {len(text):,} characters ({len(vocab)} distinct), {len(valid):,} held out; "

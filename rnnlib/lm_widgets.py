@@ -22,8 +22,9 @@ from matplotlib.figure import Figure
 
 from . import lm, lm_plots
 from .architectures import display_name
+from .limits import SEED_RANGE
 from .validation import check_float, check_int
-from .widgets import _SLIDER, Lab, _span, _with_class
+from .widgets import _SLIDER, Lab, _seed_box, _span, _with_class
 
 #: the temperature slider's range and step
 TEMPERATURE_RANGE = (0.1, 2.0)
@@ -50,8 +51,7 @@ class TemperatureLab(Lab):
             description="temperature", readout_format=".2f", **_SLIDER), "rnnlib-temperature")
         self.prompt = _with_class(widgets.Text(value=prompt, description="prompt", continuous_update=False,
                                                layout=widgets.Layout(width="360px")), "rnnlib-prompt")
-        self.seed = _with_class(widgets.BoundedIntText(value=seed, min=0, max=9999, description="seed",
-                                                       layout=widgets.Layout(width="150px")), "rnnlib-seed")
+        self.seed = _seed_box(seed)
         self._watch(self.temperature, self.prompt, self.seed)
         self._assemble(self.temperature, widgets.HBox([self.prompt, self.seed]))
         self._check_start(dict(temperature=round(temperature, 4), prompt=prompt, seed=seed))
@@ -63,7 +63,7 @@ class TemperatureLab(Lab):
     def compute(self) -> dict:
         s = self.settings()
         samples = [lm.sample(self.model, self.vocab, s["prompt"], self.length, temperature=s["temperature"],
-                             seed=s["seed"] + i) for i in range(SAMPLES)]
+                             seed=(s["seed"] + i) % (SEED_RANGE[1] + 1)) for i in range(SAMPLES)]
         with torch.no_grad():
             logits = self.model(self.vocab.encode(s["prompt"])[None].to(next(self.model.parameters()).device))[0]
         logits = logits[0, -1].cpu()

@@ -254,6 +254,61 @@ CASES: list[Bad] = [
 ]
 
 
+# ---- the character language model (rnnlib.lm) ------------------------------------------------------
+def _lm_parts():
+    from rnnlib import build_lm, lm
+
+    vocab = lm.CharVocab.from_text("abc ")
+    return lm, vocab, build_lm("lstm", vocab_size=len(vocab), embed_dim=4, hidden_dim=8)
+
+
+def _lm_call(method: str, *args, **kwargs):
+    lm, vocab, model = _lm_parts()
+    ids = vocab.encode("abcabc abc")
+    calls = {
+        "sample": lambda: lm.sample(model, vocab, *args, **kwargs),
+        "perplexity": lambda: lm.perplexity(model, *(args or (ids,)), **kwargs),
+        "fit_lm": lambda: lm.fit_lm(model, ids, **kwargs),
+        "encode": lambda: vocab.encode(*args),
+    }
+    return calls[method]()
+
+
+def _build_lm(**kwargs):
+    from rnnlib import build_lm
+
+    return build_lm(**(dict(arch="lstm", vocab_size=5) | kwargs))
+
+
+def _corpus(*args, **kwargs):
+    from rnnlib import lm
+
+    return lm.corpus(*args, **kwargs)
+
+
+LM_CASES = [
+    Bad("lm: corpus name", lambda: _corpus("shakespeare"), "name", "'python', 'brackets'"),
+    Bad("lm: corpus n_chars", lambda: _corpus("brackets", n_chars=0), "n_chars", ">= 2"),
+    Bad("lm: corpus seed", lambda: _corpus("brackets", seed=-1), "seed", SEED_TEXT),
+    Bad("lm: encode a missing character", lambda: _lm_call("encode", "xyz"), "'x'", "not in the vocabulary"),
+    Bad("lm: build_lm arch", lambda: _build_lm(arch="bilstm"), "arch", "'rnn', 'gru', 'lstm'"),
+    Bad("lm: build_lm vocab_size", lambda: _build_lm(vocab_size=1), "vocab_size", ">= 2"),
+    Bad("lm: build_lm hidden_dim", lambda: _build_lm(hidden_dim=0), "hidden_dim", f"[1, {limits.MAX_WIDTH}]"),
+    Bad("lm: build_lm num_layers", lambda: _build_lm(num_layers=0), "num_layers", f"[1, {limits.MAX_LAYERS}]"),
+    Bad("lm: build_lm dropout", lambda: _build_lm(dropout=1.5), "dropout", "[0.0, 1.0)"),
+    Bad("lm: sample temperature=0", lambda: _lm_call("sample", "ab", 5, temperature=0), "temperature", "(0.0, inf]"),
+    Bad("lm: sample length=0", lambda: _lm_call("sample", "ab", 0), "length", ">= 1"),
+    Bad("lm: sample prompt", lambda: _lm_call("sample", "xy", 5), "prompt", "not in the vocabulary"),
+    Bad("lm: sample seed", lambda: _lm_call("sample", "ab", 5, seed=-1), "seed", SEED_TEXT),
+    Bad("lm: perplexity seq_len", lambda: _lm_call("perplexity", seq_len=0), "seq_len", ">= 1"),
+    Bad("lm: perplexity ids 2-D", lambda: _lm_call("perplexity", torch.tensor([[1, 2], [2, 3]])), "ids", "1-D"),
+    Bad("lm: fit_lm steps", lambda: _lm_call("fit_lm", steps=0), "steps", f"[1, {limits.MAX_LM_STEPS}]"),
+    Bad("lm: fit_lm lr", lambda: _lm_call("fit_lm", lr=-1), "lr", f"(0.0, {limits.MAX_LR}]"),
+    Bad("lm: fit_lm max_norm", lambda: _lm_call("fit_lm", max_norm=0), "max_norm", "(0.0, inf]"),
+]
+CASES.extend(LM_CASES)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.label for case in CASES])
 def test_a_bad_input_is_refused_naming_the_parameter_and_its_valid_range(case):
     with pytest.raises(case.error) as caught:
@@ -318,3 +373,4 @@ def test_divergence_from_a_list_of_batches_still_stops_with_advice_and_a_finite_
     assert history.steps >= 1
     assert torch.isfinite(torch.tensor(history.step_loss + history.step_grad_norm)).all()
     assert all(torch.isfinite(p).all() for p in model.parameters())
+

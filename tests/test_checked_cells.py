@@ -53,6 +53,9 @@ CHECKED_CELLS = {
                                      "0 change), a BiLSTM's do (0.18)",
     ("05_comparison.ipynb", "d47dc737"): "word vote and lengths over the shipped CSV: seeded pure-Python data, "
                                          "no training",
+    ("06_char_lm.ipynb", "e0785599"): "structural: earlier logits do not read later characters (exactly equal), "
+                                      "and a carried state continues the same float32 computation (≤ 1e-7 "
+                                      "measured, 1e-6 allowed)",
 }
 
 
