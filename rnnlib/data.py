@@ -3,6 +3,12 @@
 * :func:`sentiment_task`: the original synthetic sentiment sentences (easy: every model reaches ~100 %).
 * :func:`long_range_task`: one deciding sentiment word followed by ``distance`` neutral filler words,
   so the model must carry one bit of information across ``distance`` steps.
+
+The **dependency distance** d, one symbol and one meaning in the whole course: the number of steps
+between the deciding word and the readout, i.e. the number of words after the deciding word. The state
+that first reads the word is h_p; the classifier reads h_τ with τ = p + d, so the information crosses d
+applications of the cell and the gradient d Jacobians on its way back. ``long_range_task(d)``; the
+gradient probe of the labs puts the word at t = 1 of T tokens, so there d = T - 1.
 * :func:`adding_task`: the adding problem (Hochreiter & Schmidhuber 1997), real-valued input.
 
 Every generator is seeded and deterministic. A :class:`SequenceDataset` holds padded tensors and hands
@@ -230,7 +236,8 @@ def long_range_sentences(n: int, distance: int, seed: int = 0) -> tuple[list[str
 
 
 def long_range_task(distance: int, n_train: int = 2000, n_test: int = 500, seed: int = 0) -> Task:
-    """Long-range sentiment: the deciding word sits ``distance`` steps before the end."""
+    """Long-range sentiment at dependency distance d = ``distance``: the deciding word is followed by
+    ``distance`` filler words, so it is ``distance`` steps before the readout (the last word)."""
     n_train = check_int("n_train", n_train, low=2)
     n_test = check_int("n_test", n_test, low=2)
     texts, labels = long_range_sentences(n_train + n_test, distance, seed)

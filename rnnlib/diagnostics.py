@@ -1,7 +1,9 @@
 """Measure how gradients travel back through time: measured, never illustrated.
 
 * :func:`hidden_grad_norms`: ‖∂L/∂h_t‖ for every step t of the top layer, in one backward pass.
-* :func:`decay_ratio` and :func:`memory_span`: two numbers that summarise that curve.
+* :func:`decay_ratio` and :func:`memory_span`: two numbers that summarise that curve;
+  :func:`per_step_factor` and :func:`gradient_regime`: the course's one criterion for "vanishing",
+  "held" and "exploding" (every notebook, lab and audit verdict uses it).
 * :func:`jacobian_norms`: the largest singular value of ∂h_T/∂h_t, the factor that carries a
   gradient from the last step back to step t (theory's view; ``spectral_radii`` gives W_hh's).
 * :func:`gate_traces`: gate activations per step, ready for a heatmap; :func:`gate_path_norms`: the
@@ -34,9 +36,12 @@ __all__ = [
     "decay_ratio",
     "gate_path_norms",
     "gate_traces",
+    "gradient_regime",
     "hidden_grad_norms",
     "jacobian_norms",
     "memory_span",
+    "per_step_factor",
+    "regime",
     "spectral_radii",
     "state_changes",
 ]
@@ -144,7 +149,40 @@ def decay_ratio(norms) -> float:
     return float(values[0] / values[-1])
 
 
-def memory_span(norms, threshold: float = 1e-2) -> int:
+#: The one criterion, on the decay ratio r = ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ = γ^(T-1) over the T - 1 steps that
+#: separate step 1 from the readout: the gradient has *vanished* when less than 1 % of the readout's
+#: reaches step 1 (the level :func:`memory_span` counts steps above, so "held" means step 1 is within
+#: reach), and *exploded* when step 1 receives more than 100 times the readout's (the same two orders of
+#: magnitude, the other way); in between it is *held*.
+VANISHING_BELOW, EXPLODING_ABOVE = 1e-2, 1e2
+REGIMES = ("vanishing", "held", "exploding")
+
+
+def per_step_factor(norms) -> float:
+    """γ = (‖∂L/∂h_1‖ / ‖∂L/∂h_T‖)^(1/(T-1)): the geometric mean of the per-step ratio
+    ‖∂L/∂h_t‖ / ‖∂L/∂h_{t+1}‖, the factor one step back multiplies the gradient by on average.
+
+    γ < 1 shrinks, γ > 1 grows; unlike the decay ratio it does not depend on T, so curves of different
+    lengths compare. Over a dependency of d steps the gradient is multiplied by γ^d.
+    """
+    values = _check_norms(norms)
+    return float((values[0] / values[-1]) ** (1.0 / (len(values) - 1)))
+
+
+def regime(ratio: float) -> str:
+    """``"vanishing"``, ``"held"`` or ``"exploding"`` for a decay ratio (see ``VANISHING_BELOW``)."""
+    ratio = check_float("ratio", ratio, low=0.0)
+    return "vanishing" if ratio < VANISHING_BELOW else "exploding" if ratio > EXPLODING_ABOVE else "held"
+
+
+def gradient_regime(norms) -> str:
+    """The course's one criterion, on a curve ‖∂L/∂h_t‖, t = 1 … T: ``"vanishing"`` when
+    γ^(T-1) = ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ < 1 % (``VANISHING_BELOW``), ``"exploding"`` when it is
+    > 100 (``EXPLODING_ABOVE``), ``"held"`` in between. γ is :func:`per_step_factor`."""
+    return regime(decay_ratio(norms))
+
+
+def memory_span(norms, threshold: float = VANISHING_BELOW) -> int:
     """How many steps back from T the gradient norm stays ≥ ``threshold`` × ‖∂L/∂h_T‖.
 
     Counts consecutive steps T-1, T-2, … (so 0 … T-1); the first step below the threshold ends the

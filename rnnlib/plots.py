@@ -20,8 +20,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, PercentFormatter
 
+from .architectures import ARCHITECTURES, arch_color
+from .diagnostics import EXPLODING_ABOVE, VANISHING_BELOW
 from .training import History
-from .validation import check_float, check_series
+from .validation import check_choice, check_float, check_int, check_series
 
 STYLE = "whitegrid"
 CONTEXT = "notebook"
@@ -59,6 +61,35 @@ def colors(labels) -> dict[str, tuple]:
     labels = list(labels)
     palette = sns.color_palette(PALETTE, max(len(labels), 1))
     return dict(zip(labels, palette, strict=False))
+
+
+def arch_style(arch: str, *, trained: bool = True) -> dict:
+    """Line style of one architecture in every figure: its colour (:func:`rnnlib.architectures.arch_color`),
+    solid when trained, dashed when untrained. Pass it per label as ``styles={label: arch_style(...)}``."""
+    check_choice("arch", arch, tuple(ARCHITECTURES))
+    return {"color": arch_color(arch), "linestyle": "-" if trained else "--"}
+
+
+def _styles(styles, labels) -> dict[str, dict]:
+    """Validated ``styles``: label → matplotlib line keywords (colour, linestyle, marker, …)."""
+    if styles is None:
+        return {}
+    if not isinstance(styles, Mapping):
+        raise ValueError("styles must be a dict of label → line style (e.g. arch_style('gru'))")
+    unknown = [label for label in styles if str(label) not in labels]
+    if unknown:
+        raise ValueError(f"styles has labels without a curve: {unknown}; labels: {list(labels)}")
+    return {str(label): dict(style) for label, style in styles.items()}
+
+
+def _legend(ax: Axes, *, outside_above: int = 3) -> None:
+    """A legend that never covers data: beside the axes once it has more than ``outside_above``
+    entries, else where matplotlib finds the emptiest corner."""
+    handles, _ = ax.get_legend_handles_labels()
+    if len(handles) > outside_above:
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    elif handles:
+        ax.legend(fontsize="small", loc="best")
 
 
 def metric_label(metric: str, split: str = "test") -> str:
@@ -265,8 +296,7 @@ def _log_time_axes(ax: Axes, ylabel: str, time: int) -> None:
     ax.set(xlabel="time step t", ylabel=ylabel)
     ax.set_xlim(0.5, time + 0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize="small")
+    _legend(ax)
 
 
 def plot_grad_norms(
@@ -274,6 +304,7 @@ def plot_grad_norms(
     *,
     faint: Mapping[str, object] | None = None,
     threshold: float | None = None,
+    styles: Mapping[str, Mapping] | None = None,
     ax: Axes | None = None,
     title: str | None = None,
 ) -> Figure:
@@ -283,20 +314,24 @@ def plot_grad_norms(
     ``faint``: curves drawn thin and pale, e.g. the previous setting for comparison. ``threshold``
     (> 0) draws, for each curve, the dotted level ``threshold × ‖∂L/∂h_T‖`` (its last value): the
     level :func:`rnnlib.diagnostics.memory_span` counts steps above. Steps whose norm is 0 or NaN
-    cannot sit on a log axis: they are left out and counted in the legend.
+    cannot sit on a log axis: they are left out and counted in the legend. ``styles``: label → line
+    keywords overriding the defaults, e.g. :func:`arch_style` or a dashed, marked line for a curve that
+    lies on top of another.
     """
     main = _curves("curves", curves)
     pale = _curves("faint", faint)
+    styles = _styles(styles, main)
     if threshold is not None:
         threshold = check_float("threshold", threshold, low=0.0, low_open=True)
     palette = colors(list(main) + [label for label in pale if label not in main])
+    palette |= {label: style["color"] for label, style in styles.items() if "color" in style}
     with themed():
         fig, ax = _ready_axes(ax)
         for label, values in pale.items():
             _log_line(ax, values, f"{label} (previous)", color=palette[label], alpha=0.35,
                       linewidth=1.0)
         for label, values in main.items():
-            _log_line(ax, values, label, color=palette[label], linewidth=2.0)
+            _log_line(ax, values, label, **({"color": palette[label], "linewidth": 2.0} | styles.get(label, {})))
             last = values[-1]
             if threshold is not None and np.isfinite(last) and last > 0:
                 ax.axhline(threshold * last, color=palette[label], linestyle=":", linewidth=1.2,
@@ -310,6 +345,7 @@ def plot_jacobian_norms(
     curves,
     *,
     radii: Mapping[str, float] | None = None,
+    styles: Mapping[str, Mapping] | None = None,
     ax: Axes | None = None,
     title: str | None = None,
 ) -> Figure:
@@ -318,19 +354,20 @@ def plot_jacobian_norms(
     ``curves``: label → values per step (e.g. :func:`rnnlib.diagnostics.jacobian_norms`), or one
     array. ``radii``: label → spectral radius ρ of W_hh; draws theory's ρ^(T−t) dashed beside the
     measurement (for a vanilla RNN, tanh' ≤ 1 makes the measured curve fall at least that fast
-    once ρ is close to the largest singular value of W_hh).
+    once ρ is close to the largest singular value of W_hh). ``styles``: as in :func:`plot_grad_norms`.
     """
     main = _curves("curves", curves if isinstance(curves, Mapping) else {"measured": curves})
+    styles = _styles(styles, main)
     radii = dict(radii or {})
     for label, radius in radii.items():
         if label not in main:
             raise ValueError(f"radii[{label!r}] has no curve of that label; labels: {list(main)}")
         check_float(f"radii[{label!r}]", radius, low=0.0, low_open=True)
-    palette = colors(main)
+    palette = colors(main) | {label: style["color"] for label, style in styles.items() if "color" in style}
     with themed():
         fig, ax = _ready_axes(ax)
         for label, values in main.items():
-            _log_line(ax, values, label, color=palette[label], linewidth=2.0)
+            _log_line(ax, values, label, **({"color": palette[label], "linewidth": 2.0} | styles.get(label, {})))
             if label in radii:
                 distance = values.size - np.arange(1, values.size + 1)  # T − t
                 theory = float(radii[label]) ** distance.astype(float)
@@ -338,6 +375,36 @@ def plot_jacobian_norms(
                           linestyle="--", linewidth=1.2)
         time = max(v.size for v in main.values())
         _log_time_axes(ax, "σ_max(∂h_T/∂h_t) (log scale)", time)
+        return _finish(fig, title, None)
+
+
+def plot_decay_during_training(ratios: Mapping[str, object], *, styles: Mapping[str, Mapping] | None = None,
+                               ax: Axes | None = None, title: str | None = None) -> Figure:
+    """The decay ratio ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ after every epoch of training, log axis, one line per label.
+
+    ``ratios``: label → ratios per epoch, entry 0 before training (collect them with
+    ``fit(..., on_epoch=...)``). The band between the thresholds of
+    :func:`rnnlib.diagnostics.gradient_regime` is shaded "held": below it the gradient has vanished
+    before it reaches step 1, above it it explodes.
+    """
+    main = _curves("ratios", ratios)
+    styles = _styles(styles, main)
+    palette = colors(main) | {label: style["color"] for label, style in styles.items() if "color" in style}
+    markers = "osD^vP*X"
+    with themed():
+        fig, ax = _ready_axes(ax, figsize=(8, 4.5))
+        ax.axhspan(VANISHING_BELOW, EXPLODING_ABOVE, color="grey", alpha=0.12,
+                   label=f"held ({VANISHING_BELOW:g} to {EXPLODING_ABOVE:g})")
+        for index, (label, values) in enumerate(main.items()):
+            epochs = np.arange(values.size)
+            shown = np.isfinite(values) & (values > 0)
+            style = {"color": palette[label], "marker": markers[index % len(markers)], "markersize": 5,
+                     "linewidth": 1.6} | styles.get(label, {})
+            ax.plot(epochs[shown], values[shown], label=label, **style)
+        ax.set_yscale("log")
+        ax.set(xlabel="epoch (0: before training)", ylabel="‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ (log scale)")
+        _integer_epochs(ax)
+        _legend(ax, outside_above=0)
         return _finish(fig, title, None)
 
 
@@ -367,14 +434,18 @@ def _panel_style(name: str) -> tuple[dict, str]:
     return dict(_GATE_SCALES[_GATE_KINDS.get(name, "gate")]), _GATE_TITLES.get(name, name)
 
 
-def _heatmap(ax, values: np.ndarray, scale: dict, xlabels: list[str], ylabels: list[str]) -> None:
+def _heatmap(ax, values: np.ndarray, scale: dict, xlabels: list[str], ylabels: list[str],
+             spread: float | None = None) -> None:
     """A seaborn-style heatmap of ``values: (rows, columns)`` (row 0 on top, NaN left blank) with a
     labelled colour bar. ``seaborn.heatmap`` draws the whole figure once per call to check whether its
-    labels overlap; with one panel per gate that was most of a gate-lab redraw, so draw it directly."""
+    labels overlap; with one panel per gate that was most of a gate-lab redraw, so draw it directly.
+    A scale with a ``center`` runs from ``center - spread`` to ``center + spread`` (default: the
+    largest distance from the centre in ``values``)."""
     values = np.ma.masked_invalid(values)
     label, center = scale.pop("label"), scale.pop("center", None)
     if center is not None:  # a diverging scale symmetric about ``center``
-        spread = float(np.abs(values - center).max()) if values.count() else 0.0
+        if spread is None:
+            spread = float(np.abs(values - center).max()) if values.count() else 0.0
         spread = spread or 1.0
         scale.update(vmin=center - spread, vmax=center + spread)
     cmap = sns.color_palette(scale.pop("cmap"), as_cmap=True)
@@ -387,7 +458,12 @@ def _heatmap(ax, values: np.ndarray, scale: dict, xlabels: list[str], ylabels: l
     ax.figure.colorbar(mesh, ax=ax, label=label)
 
 
-def plot_gate_heatmap(gates, *, tokens: list[str] | None = None, title: str | None = None) -> Figure:
+#: widest heatmap figure in inches: 1200 px at the notebooks' 100 dpi
+HEATMAP_MAX_WIDTH = 12.0
+
+
+def plot_gate_heatmap(gates, *, tokens: list[str] | None = None, mark: int | None = None,
+                      change_limit: float | None = None, title: str | None = None) -> Figure:
     """Gate activations per step as heatmaps: x = time step (labelled with ``tokens``),
     y = hidden unit, colour 0–1 ("gate activation").
 
@@ -396,6 +472,11 @@ def plot_gate_heatmap(gates, *, tokens: list[str] | None = None, title: str | No
     each. Candidates (``g``, ``n``) use −1…1 and the cell state ``c`` a scale centred on 0. A name
     with the prefix ``"Δ"`` (``"Δc"``: the cell state of an edited input minus the original's) is
     drawn as a change, on a scale centred on 0. NaN (padding) stays blank.
+
+    ``mark``: a step (0-based) to outline in every panel, e.g. the deciding word; its label is always
+    shown. ``change_limit``: the change panels' scale runs from −change_limit to +change_limit; give
+    the same value to two figures to compare them (default: the largest |change| in this figure, one
+    scale shared by all its change panels). The figure is at most ``HEATMAP_MAX_WIDTH`` inches wide.
     """
     panels = dict(gates) if isinstance(gates, Mapping) else {"gate": gates}
     if not panels:
@@ -415,39 +496,59 @@ def plot_gate_heatmap(gates, *, tokens: list[str] | None = None, title: str | No
     time = time.pop()
     if tokens is not None and len(tokens) != time:
         raise ValueError(f"tokens must give one label per step ({time}), got {len(tokens)}")
-    step = max(1, -(-time // 40))  # at most ~40 labels on the time axis
-    ticks = (
-        [f"{t + 1}  {tokens[t]}" if t % step == 0 else "" for t in range(time)]
-        if tokens is not None else [str(t + 1) if t % step == 0 else "" for t in range(time)]
-    )
+    if mark is not None:
+        mark = check_int("mark", mark, low=0, high=time - 1)
+    changes = [a for name, a in arrays.items() if name.startswith(CHANGE_PREFIX)]
+    if change_limit is not None:
+        change_limit = check_float("change_limit", change_limit, low=0.0, low_open=True)
+    elif changes and any(np.isfinite(a).any() for a in changes):
+        change_limit = float(max(np.nanmax(np.abs(a)) for a in changes if np.isfinite(a).any()))
+    step = max(1, -(-time // 30))  # at most ~30 labels on the time axis
+    shown = {t for t in range(time) if t % step == 0} | ({mark} if mark is not None else set())
+    ticks = [(f"{t + 1}  {tokens[t]}" if tokens is not None else str(t + 1)) if t in shown else ""
+             for t in range(time)]
     hidden = max(a.shape[1] for a in arrays.values())
     unit_step = max(1, -(-hidden // 16))  # at most ~16 unit labels
     units = [str(u) if u % unit_step == 0 else "" for u in range(hidden)]
     with themed():
         panel_height = min(1.2 + 0.1 * hidden, 4.0)
+        width = min(max(6.0, 0.4 * time + 2.5), HEATMAP_MAX_WIDTH)
         fig, axes = plt.subplots(len(arrays), 1, squeeze=False, sharex=True,
-                                 figsize=(max(6.0, 0.4 * time + 2.5), panel_height * len(arrays) + 1.2))
+                                 figsize=(width, panel_height * len(arrays) + 1.2))
         for ax, (name, array) in zip(axes[:, 0], arrays.items(), strict=True):
             scale, panel_title = _panel_style(name)
-            _heatmap(ax, array.T, scale, ticks, units[: array.shape[1]])
+            spread = change_limit if name.startswith(CHANGE_PREFIX) else None
+            _heatmap(ax, array.T, scale, ticks, units[: array.shape[1]], spread)
             ax.set(ylabel="hidden unit (index)", title=panel_title)
             ax.tick_params(axis="y", rotation=0)
+            if mark is not None:  # outline the marked step's column
+                ax.add_patch(plt.Rectangle((mark, 0), 1, array.shape[1], fill=False, edgecolor="black",
+                                           linewidth=1.8, clip_on=False))
         bottom = axes[-1, 0]  # the panels share the time axis: label it once, at the bottom
         bottom.set_xlabel("time step t (token)" if tokens is not None else "time step t")
         bottom.tick_params(axis="x", rotation=90 if tokens is not None else 0)
+        if mark is not None:
+            bottom.get_xticklabels()[mark].set_fontweight("bold")
         return _finish(fig, title, None)
 
 
 # --- training curves ------------------------------------------------------------------------------
 
 
-def plot_history(histories: Mapping[str, History], *, metric: bool = True,
-                 title: str | None = None) -> Figure:
+def plot_history(histories: Mapping[str, History], *, metric: bool = True, chance: float | None = None,
+                 colors_by_label: Mapping[str, object] | None = None, title: str | None = None) -> Figure:
     """Loss (and, with ``metric``, accuracy or MSE) per epoch: train dashed, test solid, one colour
-    per label."""
+    per label (``colors_by_label``: label → colour, e.g. ``arch_color("gru")``; default: the palette).
+
+    Both axes start at 0 and accuracy runs to 100 %, so a run at chance looks flat rather than noisy.
+    ``chance``: the accuracy of guessing (0.5 for two balanced classes), drawn dotted.
+    """
     _check_histories(histories)
     labels = list(histories)
-    palette = colors(labels)
+    chosen = _styles({label: {"color": c} for label, c in (colors_by_label or {}).items()}, labels)
+    palette = colors(labels) | {label: style["color"] for label, style in chosen.items()}
+    if chance is not None:
+        chance = check_float("chance", chance, low=0.0, high=1.0)
     metrics = {h.metric for h in histories.values()}
     with themed():
         fig, axes = plt.subplots(1, 2 if metric else 1, squeeze=False, figsize=(12 if metric else 6.5, 4.5))
@@ -468,12 +569,20 @@ def plot_history(histories: Mapping[str, History], *, metric: bool = True,
                 ax.set(xlabel="epoch", ylabel="loss (cross-entropy or MSE)"
                        if len(metrics) > 1 else f"loss ({'cross-entropy' if 'accuracy' in metrics else 'MSE'})",
                        title="loss per epoch")
+                ax.set_ylim(bottom=0)
             else:
                 name = metrics.pop() if len(metrics) == 1 else "metric"
                 ax.set(xlabel="epoch", ylabel=METRIC_LABELS.get(name, name),
                        title=f"{METRIC_LABELS.get(name, name)} per epoch")
+                if name == "accuracy":
+                    ax.set_ylim(0, 1.02)
+                    if chance is not None:
+                        ax.axhline(chance, color="grey", linestyle=":", linewidth=1.5,
+                                   label=f"chance ({chance:.0%})")
+                else:
+                    ax.set_ylim(bottom=0)
                 _metric_axis(ax, name)
-            ax.legend(fontsize="small")
+            _legend(ax, outside_above=2)
         return _finish(fig, title, None)
 
 

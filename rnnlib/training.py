@@ -18,9 +18,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from .data import BatchLoader, SequenceDataset
+from .progress import progress_bar
 from .validation import check_choice, check_float, check_int
 
 
@@ -160,6 +160,7 @@ def fit(
     progress: bool = True,
     desc: str | None = None,
     device=None,
+    on_epoch=None,
 ) -> History:
     """Train ``model`` and return its :class:`History`.
 
@@ -168,8 +169,12 @@ def fit(
     no clipping). ``max_steps`` stops early after that many optimiser steps. Integer targets train
     with cross-entropy and report accuracy; float targets with mean squared error and report MSE.
     Raises :class:`TrainingDiverged` with advice when the loss or gradient is no longer finite.
+    ``on_epoch(epoch, model)``, if given, is called after every epoch (``epoch`` counts from 1), e.g. to
+    measure how the gradient path changes during training.
     """
     epochs = check_int("epochs", epochs, low=1, high=100_000)
+    if on_epoch is not None and not callable(on_epoch):
+        raise ValueError(f"on_epoch must be a function on_epoch(epoch, model) or None, got {type(on_epoch).__name__}")
     lr = check_float("lr", lr, low=0.0, high=100.0, low_open=True)
     if max_norm is not None:
         max_norm = check_float("max_norm", max_norm, low=0.0, low_open=True)
@@ -185,7 +190,7 @@ def fit(
     regression = None
     history = History(metric="accuracy", max_norm=max_norm)
     step = 0
-    bar = tqdm(range(epochs), desc=desc or type(model).__name__, disable=not progress, leave=False)
+    bar = progress_bar(range(epochs), desc=desc or type(model).__name__, enabled=progress)
     for epoch in bar:
         model.train()
         start = time.perf_counter()
@@ -225,6 +230,8 @@ def fit(
             history.test_loss.append(test_loss)
             history.test_metric.append(test_metric)
         bar.set_postfix(history.final() | {"seconds": history.seconds[-1]}, refresh=False)
+        if on_epoch is not None:
+            on_epoch(epoch + 1, model)
         if max_steps is not None and step >= max_steps:
             break
     bar.close()

@@ -72,7 +72,7 @@ def check_series(name: str, values, *, min_size: int = 1) -> np.ndarray:
     """``values`` (a list, NumPy array or tensor) must be a 1-D sequence of at least ``min_size``
     numbers, e.g. one value per time step; returns them as a float64 NumPy array."""
     try:
-        array = np.asarray(torch.as_tensor(values).detach().cpu(), dtype=np.float64)
+        array = np.asarray(torch.as_tensor(values, dtype=torch.float64).detach().cpu())  # lists: no float32 detour
     except (TypeError, ValueError, RuntimeError) as error:
         raise ValueError(f"{name} must be a 1-D sequence of numbers: {error}") from None
     if array.ndim != 1 or array.size < min_size:

@@ -18,11 +18,16 @@ from torch import nn
 from rnnlib import build_model, set_forget_bias, set_seed, set_spectral_radius
 from rnnlib.data import SequenceDataset
 from rnnlib.diagnostics import (
+    EXPLODING_ABOVE,
+    VANISHING_BELOW,
     decay_ratio,
     gate_traces,
+    gradient_regime,
     hidden_grad_norms,
     jacobian_norms,
     memory_span,
+    per_step_factor,
+    regime,
     spectral_radii,
 )
 from rnnlib.initialization import spectral_radii as spectral_radii_original
@@ -264,15 +269,60 @@ def test_decay_ratio_and_memory_span_on_known_curves():
     assert decay_ratio(torch.tensor([8.0, 4.0, 2.0])) == pytest.approx(4.0)  # exploding: > 1
 
 
+# --- the one criterion: per_step_factor and gradient_regime --------------------------------------
+
+
+def test_per_step_factor_is_the_geometric_mean_of_the_step_ratios():
+    rng = np.random.default_rng(0)
+    norms = np.exp(rng.normal(0.0, 3.0, size=40))  # a ragged curve, not a clean geometric one
+    step_ratios = norms[:-1] / norms[1:]  # ‖∂L/∂h_t‖ / ‖∂L/∂h_{t+1}‖, t = 1 … T-1
+    geometric_mean = float(np.exp(np.log(step_ratios).mean()))  # computed without the end points' ratio
+    assert per_step_factor(norms) == pytest.approx(geometric_mean, rel=1e-12)
+    assert per_step_factor(norms) ** (len(norms) - 1) == pytest.approx(decay_ratio(norms), rel=1e-9)
+    assert per_step_factor(0.9 ** np.arange(30, -1, -1.0)) == pytest.approx(0.9)  # an exact geometric curve
+
+
+def test_gradient_regime_thresholds():
+    assert (VANISHING_BELOW, EXPLODING_ABOVE) == (1e-2, 1e2)
+    assert memory_span([VANISHING_BELOW, 1.0]) == 1  # "held" at 1 % is the level memory_span counts from
+    cases = {0.0: "vanishing", 0.0099: "vanishing", 0.01: "held", 1.0: "held", 100.0: "held",
+             101.0: "exploding", 1e30: "exploding"}
+    for ratio, expected in cases.items():
+        assert regime(ratio) == expected
+        assert gradient_regime([ratio, 0.3, 1.0]) == expected
+    # the same per-step factor over a longer distance can cross a threshold: γ = 0.95 holds over 50
+    # steps (0.95^50 ≈ 0.077) and vanishes over 100 (≈ 0.0059)
+    assert gradient_regime(0.95 ** np.arange(50, -1, -1.0)) == "held"
+    assert gradient_regime(0.95 ** np.arange(100, -1, -1.0)) == "vanishing"
+    with pytest.raises(ValueError, match="ratio"):
+        regime(-1.0)
+
+
+def test_gradient_regime_of_real_models():
+    """Spectral radius 0.5 vanishes, 3 explodes; an LSTM with forget bias 3 holds (measured ratios
+    at T = 60: about 1e-19, 1e6 and 0.1)."""
+    set_seed(0)
+    x, y = torch.rand(16, 60, 2), torch.rand(16)
+    kinds = {}
+    for name, arch, radius, bias in [("rho 0.5", "rnn", 0.5, None), ("rho 3", "rnn", 3.0, None),
+                                     ("lstm b=3", "lstm", None, 3.0)]:
+        set_seed(0)
+        model = build_model(arch, input_dim=2, hidden_dim=32, output_dim=1, spectral_radius=radius, forget_bias=bias)
+        norms = hidden_grad_norms(model, x, y)
+        kinds[name] = gradient_regime(norms)
+        reference = reference_grad_norms(model, x, y, None)  # torch's own cells, independent of rnnlib
+        assert kinds[name] == regime(float(reference[0] / reference[-1]))
+    assert kinds == {"rho 0.5": "vanishing", "rho 3": "exploding", "lstm b=3": "held"}
+
+
 @pytest.mark.parametrize(
     "norms",
     [[1.0], [[1.0, 2.0]], ["a", "b"], [1.0, float("nan"), 1.0], [1.0, -1.0, 1.0], [1.0, 0.5, 0.0]],
 )
 def test_bad_norms_raise(norms):
-    with pytest.raises(ValueError, match="norm"):
-        decay_ratio(norms)
-    with pytest.raises(ValueError, match="norm"):
-        memory_span(norms)
+    for measure in (decay_ratio, memory_span, per_step_factor, gradient_regime):
+        with pytest.raises(ValueError, match="norm"):
+            measure(norms)
 
 
 @pytest.mark.parametrize("threshold", [0.0, -1.0, float("nan"), "0.1"])

@@ -11,10 +11,14 @@ from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 
 from rnnlib import build_model, fit, set_seed
+from rnnlib.architectures import arch_color
 from rnnlib.data import SequenceDataset
 from rnnlib.diagnostics import gate_traces
 from rnnlib.plots import (
+    HEATMAP_MAX_WIDTH,
+    arch_style,
     plot_comparison,
+    plot_decay_during_training,
     plot_gate_heatmap,
     plot_grad_norms,
     plot_history,
@@ -286,3 +290,70 @@ def test_plots_leave_global_style_alone_and_use_theme_sets_it():
         assert plt.rcParams["axes.facecolor"] == "white" and plt.rcParams["axes.grid"]
     finally:
         plt.rcParams.update(before)
+
+
+# --- learner-readable figures: architecture styles, legends, chance, marked and shared heatmaps ----
+
+
+def test_arch_style_colours_by_architecture_and_dashes_untrained():
+    assert arch_style("gru") == {"color": arch_color("gru"), "linestyle": "-"}
+    assert arch_style("rnn", trained=False) == {"color": arch_color("rnn"), "linestyle": "--"}
+    assert arch_color("rnn") != arch_color("gru")
+    with pytest.raises(ValueError, match="arch"):
+        arch_style("transformer")
+
+
+def test_styles_reach_the_lines_and_many_entries_put_the_legend_beside_the_axes():
+    curves = {name: np.geomspace(1e-3, 1.0, 10) for name in ("GRU, untrained", "GRU", "RNN", "RNN, untrained")}
+    styles = {"GRU, untrained": arch_style("gru", trained=False), "RNN": arch_style("rnn")}
+    ax = plot_grad_norms(curves, styles=styles).axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert lines["GRU, untrained"].get_linestyle() == "--"
+    assert lines["GRU, untrained"].get_color() == arch_color("gru")
+    assert lines["RNN"].get_color() == arch_color("rnn")
+    legend = ax.get_legend()
+    assert legend.get_bbox_to_anchor().bounds[0] > ax.get_window_extent().x1 - 1  # right of the axes
+    with pytest.raises(ValueError, match="styles"):
+        plot_grad_norms(curves, styles={"LSTM": arch_style("lstm")})
+
+
+def test_plot_history_accuracy_axis_from_0_to_100_percent_with_chance_line():
+    fig = plot_history({"RNN": history(), "GRU": history(offset=0.1)}, chance=0.5,
+                       colors_by_label={"GRU": arch_color("gru")})
+    loss_ax, accuracy_ax = fig.axes
+    assert accuracy_ax.get_ylim() == (0.0, 1.02) and loss_ax.get_ylim()[0] == 0.0
+    chance = [line for line in accuracy_ax.get_lines() if line.get_label().startswith("chance")]
+    assert len(chance) == 1 and chance[0].get_ydata()[0] == 0.5
+    gru = [line for line in accuracy_ax.get_lines() if line.get_label().startswith("GRU")]
+    assert {line.get_color() for line in gru} == {arch_color("gru")}
+    with pytest.raises(ValueError, match="chance"):
+        plot_history({"RNN": history()}, chance=2.0)
+
+
+def test_plot_gate_heatmap_marks_a_step_shares_the_change_scale_and_stays_narrow():
+    time = 60
+    change = np.zeros((time, 4))
+    change[5:, 0] = 0.5
+    tokens = [f"w{t}" for t in range(time)]
+    fig = plot_gate_heatmap({"f": np.full((time, 4), 0.9), "Δc": change}, tokens=tokens, mark=5, change_limit=2.0)
+    assert fig.get_size_inches()[0] <= HEATMAP_MAX_WIDTH
+    gate_ax, change_ax = main_axes(fig)
+    assert change_ax.collections[0].get_clim() == (-2.0, 2.0)  # the given symmetric scale, not ±0.5
+    outlines = [p for p in gate_ax.patches if not p.get_fill()]
+    assert len(outlines) == 1 and outlines[0].get_x() == 5
+    bold = [t for t in change_ax.get_xticklabels() if t.get_fontweight() == "bold"]
+    assert [t.get_text() for t in bold] == ["6  w5"]
+    default = plot_gate_heatmap({"Δa": change, "Δc": 3 * change})  # one scale shared by all change panels
+    assert {ax.collections[0].get_clim() for ax in main_axes(default)} == {(-1.5, 1.5)}
+    with pytest.raises(ValueError, match="mark"):
+        plot_gate_heatmap(change, mark=time)
+
+
+def test_plot_decay_during_training_shades_the_held_band():
+    fig = plot_decay_during_training({"seed 0": [1e-11, 1e-6, 3e-3], "seed 1": [1e-12, 0.5, 2.0]})
+    ax = fig.axes[0]
+    band = [p for p in ax.patches if p.get_label().startswith("held")]
+    assert len(band) == 1
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["seed 0"].get_xdata()) == [0, 1, 2]  # epoch 0 is before training
+    assert ax.get_yscale() == "log"

@@ -181,3 +181,17 @@ def test_seed_threads_and_device():
         set_threads(0)
     assert get_device("cpu") == torch.device("cpu")
     assert get_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_on_epoch_is_called_after_every_epoch_with_the_trained_model():
+    task = sentiment_task(n=64)
+    set_seed(0)
+    model = build_model("rnn", embed_dim=4, hidden_dim=4, **task.model_kwargs())
+    seen = []
+    history = fit(model, task.train, task.test, epochs=3, progress=False,
+                  on_epoch=lambda epoch, m: seen.append((epoch, m is model, m.fc.weight.detach().clone())))
+    assert [(epoch, same) for epoch, same, _ in seen] == [(1, True), (2, True), (3, True)]
+    assert not torch.equal(seen[0][2], seen[2][2])  # called between epochs: the weights moved on
+    assert history.epochs == 3
+    with pytest.raises(ValueError, match="on_epoch"):
+        fit(model, task.train, epochs=1, progress=False, on_epoch="not a function")
