@@ -26,6 +26,7 @@ import torch
 from . import labs
 from .compare import FORGET_GATE_ARCHS, sweep_finals
 from .data import NEGATIVE_WORDS, POSITIVE_WORDS, BatchLoader, SequenceDataset, long_range_task
+from .diagnostics import regime
 from .models import ARCHITECTURES, RecurrentClassifier, build_model, count_parameters
 from .training import fit
 from .validation import check_choice, check_float, check_int
@@ -38,8 +39,6 @@ VERDICTS = (CONFIRMED, PARTLY, NOT_CONFIRMED, NOT_TESTED)
 
 #: final test accuracy from which a long-range run counts as solved (guessing gives 50 %)
 SOLVED = 0.9
-#: ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ below this counts as vanished, above ``EXPLODED`` as exploded
-VANISHED, EXPLODED = 1e-3, 1e3
 ARCH_NAMES = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM", "bilstm": "BiLSTM"}
 
 #: the original module's words, one per audited claim
@@ -390,19 +389,16 @@ def lstm_memory_verdict(runs: Sequence[MemoryRun], *, decay: Mapping[str, float]
     return Verdict(CLAIMS["lstm_memory"], verdict, evidence)
 
 
-def _kind(ratio: float) -> str:
-    return "vanished" if ratio < VANISHED else "exploded" if ratio > EXPLODED else "held"
-
-
 def spectral_radius_verdict(decay: Mapping[float, float]) -> Verdict:
-    """From :func:`radius_decay`. Confirmed when every radius below 1 vanished and every radius above 1
-    exploded; partly when the radii below 1 vanished but some above 1 did not explode (or 1 itself
-    vanished); not confirmed when a radius below 1 did not vanish."""
+    """From :func:`radius_decay`, each ratio classified by the course's one criterion
+    (:func:`rnnlib.diagnostics.regime`: vanishing / held / exploding). Confirmed when every radius below 1
+    vanished and every radius above 1 exploded; partly when the radii below 1 vanished but some above 1
+    did not explode (or 1 itself vanished); not confirmed when a radius below 1 did not vanish."""
     if not isinstance(decay, Mapping) or not decay:
         raise ValueError("decay must be a non-empty dict of spectral radius → decay ratio")
-    kinds = {r: _kind(check_float(f"decay[{r!r}]", ratio, low=0.0)) for r, ratio in decay.items()}
-    below = [kinds[r] == "vanished" for r in kinds if r < 1]
-    above = [kinds[r] == "exploded" for r in kinds if r > 1]
+    kinds = {r: regime(check_float(f"decay[{r!r}]", ratio, low=0.0)) for r, ratio in decay.items()}
+    below = [kinds[r] == "vanishing" for r in kinds if r < 1]
+    above = [kinds[r] == "exploding" for r in kinds if r > 1]
     if not all(below):
         verdict = NOT_CONFIRMED
     elif all(above) and kinds.get(1.0, "held") == "held":

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--max-steps", type=int, default=1000)
     parser.add_argument("--eval-every", type=int, default=50)
-    parser.add_argument("--n-train", type=int, default=16000)
+    parser.add_argument("--n-train", type=int, default=3200)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest for these sizes)")
     parser.add_argument("--out", type=Path, default=RESULTS / "long_range", help="path without suffix: .md and .csv")
     args = parser.parse_args(argv)
