@@ -239,12 +239,13 @@ def read_memory_runs(path) -> list[MemoryRun]:
             for (arch, distance, seed), rows in runs.items()]
 
 
-def _by_setting(runs: Sequence[MemoryRun]) -> dict[tuple[str, int], list[MemoryRun]]:
+def _by_setting(runs: Sequence[MemoryRun]) -> dict[tuple[str, int, int], list[MemoryRun]]:
+    """``{(arch, distance, steps budget): [runs, one per seed]}``."""
     if not runs or not all(isinstance(run, MemoryRun) for run in runs):
         raise ValueError("runs must be a non-empty list of memory_run(...) results")
-    groups: dict[tuple[str, int], list[MemoryRun]] = {}
+    groups: dict[tuple[str, int, int], list[MemoryRun]] = {}
     for run in runs:
-        groups.setdefault((run.arch, run.distance), []).append(run)
+        groups.setdefault((run.arch, run.distance, run.steps[-1]), []).append(run)
     return groups
 
 
@@ -253,7 +254,7 @@ def memory_table(runs: Sequence[MemoryRun]) -> str:
     the step each seed first got there, the final accuracies."""
     rows = ["| model | distance d | seeds solved | first solved at step (per seed) | final test accuracy (per seed) |",
             "|---|---|---|---|---|"]
-    for (arch, distance), group in _by_setting(runs).items():
+    for (arch, distance, _), group in _by_setting(runs).items():
         bias = group[0].settings.get("forget_bias")
         name = ARCH_NAMES[arch] + (f" (forget-gate bias {bias:g})" if bias is not None else "")
         solved = sum(run.solved_at is not None for run in group)
@@ -371,17 +372,19 @@ def lstm_memory_verdict(runs: Sequence[MemoryRun], *, decay: Mapping[str, float]
     :func:`read_memory_runs` reads its results) and ``decay``: init name → ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ of an
     untrained LSTM over ``seq_len`` steps.
 
-    Not tested unless some distance ≥ 100 was trained with at least :data:`MIN_SEEDS` seeds; then
-    confirmed if every seed solved every such distance, partly if some did, not confirmed if none did.
+    Runs of different step budgets count separately. Not tested (also without any runs, e.g. where the
+    results file is missing) unless some distance ≥ 100 was trained with at least :data:`MIN_SEEDS` seeds;
+    then confirmed if every seed solved every such distance, partly if some did, not confirmed if none did.
     """
     check_int("seq_len", seq_len, low=2)
-    groups = {d: group for (arch, d), group in _by_setting(runs).items() if arch == "lstm"}
+    groups = {(d, budget): group for (arch, d, budget), group in (_by_setting(runs) if runs else {}).items()
+              if arch == "lstm"}
     gradient = ", ".join(f"{ratio:.0e} ({name})" for name, ratio in decay.items())
     parts = [f"d = {d}: solved in {sum(r.solved_at is not None for r in group)}/{len(group)} seeds within "
-             f"{group[0].steps[-1]} steps" for d, group in sorted(groups.items())]
+             f"{budget} steps" for (d, budget), group in sorted(groups.items())]
     evidence = "; ".join(parts or ["no LSTM runs"]) + (f"; untrained over T = {seq_len}, ‖∂L/∂h_1‖/‖∂L/∂h_T‖ = "
                                                        f"{gradient}")
-    long = {d: group for d, group in groups.items() if d >= 100 and len(group) >= MIN_SEEDS}
+    long = {key: group for key, group in groups.items() if key[0] >= 100 and len(group) >= MIN_SEEDS}
     if not long:
         return Verdict(CLAIMS["lstm_memory"], NOT_TESTED, evidence)
     shares = [sum(r.solved_at is not None for r in group) / len(group) for group in long.values()]

@@ -186,8 +186,14 @@ def test_lstm_memory_verdict_needs_three_seeds_at_100_steps_or_more():
     # other architectures' runs do not count for the LSTM
     assert audit.lstm_memory_verdict(_memory(100, solved, arch="rnn"), decay=decay,
                                      seq_len=200).verdict == NOT_TESTED
+    assert audit.lstm_memory_verdict([], decay=decay, seq_len=200).verdict == NOT_TESTED  # no results file
     with pytest.raises(ValueError, match="runs"):
-        audit.lstm_memory_verdict([], decay=decay, seq_len=200)
+        audit.lstm_memory_verdict([{"d": 100}], decay=decay, seq_len=200)
+    # budgets count separately: a longer run of the same distance is its own row of evidence
+    longer = _memory(100, [(0.5, 0.5, 0.95)] * 3, steps=(50, 100, 150))
+    both = audit.lstm_memory_verdict(_memory(100, failed) + longer, decay=decay, seq_len=200)
+    assert both.verdict == PARTLY
+    assert "d = 100: solved in 0/3 seeds within 100 steps; d = 100: solved in 3/3 seeds within 150" in both.evidence
 
 
 def test_memory_results_round_trip_through_csv(tmp_path):
