@@ -23,14 +23,15 @@ from dataclasses import dataclass
 
 import torch
 
-from . import labs
+from . import labs, limits
 from .architectures import display_name
-from .compare import sweep_finals
-from .data import NEGATIVE_WORDS, POSITIVE_WORDS
+from .compare import FORGET_GATE_ARCHS, sweep_finals
+from .data import NEGATIVE_WORDS, POSITIVE_WORDS, BatchLoader, SequenceDataset, long_range_task
 from .device import check_device, current_device
+from .diagnostics import regime
 from .models import ARCHITECTURES, RecurrentClassifier, build_model, count_parameters
-from .training import own_random_state
-from .validation import check_float, check_int
+from .training import fit, own_random_state
+from .validation import check_choice, check_float, check_int
 
 CONFIRMED = "confirmed"
 PARTLY = "partly confirmed"
@@ -40,8 +41,6 @@ VERDICTS = (CONFIRMED, PARTLY, NOT_CONFIRMED, NOT_TESTED)
 
 #: final test accuracy from which a long-range run counts as solved (guessing gives 50 %)
 SOLVED = 0.9
-#: ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ below this counts as vanished, above ``EXPLODED`` as exploded
-VANISHED, EXPLODED = 1e-3, 1e3
 
 #: the original module's words, one per audited claim
 CLAIMS = {
@@ -136,6 +135,137 @@ def clipping_trials(max_norms: Sequence[float | None] = (None, 1.0, 5.0), seeds:
             for max_norm in max_norms}
 
 
+@dataclass(frozen=True)
+class MemoryRun:
+    """What :func:`memory_run` measured: one model, one distance, one seed.
+
+    ``steps[k]`` optimiser steps had been taken when the test accuracy was ``accuracy[k]``;
+    ``seconds``: training time (evaluations excluded); ``settings``: everything the run depended on."""
+
+    arch: str
+    distance: int
+    seed: int
+    steps: tuple[int, ...]
+    accuracy: tuple[float, ...]
+    seconds: float
+    settings: dict
+
+    @property
+    def final(self) -> float:
+        return self.accuracy[-1]
+
+    @property
+    def solved_at(self) -> int | None:
+        """The first checkpoint (optimiser steps) with test accuracy ≥ :data:`SOLVED`, else ``None``."""
+        return next((step for step, acc in zip(self.steps, self.accuracy) if acc >= SOLVED), None)
+
+
+class _Chunks:
+    """Training batches in chunks of ``chunk`` optimiser steps: each pass (one "epoch" for :func:`fit`)
+    continues the shuffled stream where the last one stopped, so fit's per-epoch test evaluation
+    becomes an evaluation every ``chunk`` steps, with one optimiser throughout."""
+
+    def __init__(self, data: SequenceDataset, batch_size: int, chunk: int, seed: int) -> None:
+        self.loader, self.chunk = BatchLoader(data, batch_size, shuffle=True, seed=seed), chunk
+        self.stream = iter(self.loader)
+
+    def __iter__(self):
+        for _ in range(self.chunk):
+            batch = next(self.stream, None)
+            if batch is None:  # the data set is used up: a new shuffled pass
+                self.stream = iter(self.loader)
+                batch = next(self.stream)
+            yield batch
+
+
+def memory_run(arch: str, distance: int, *, seed: int = 0, max_steps: int = 600, eval_every: int = 50,
+               forget_bias: float | None = 3.0, n_train: int = 4000, n_test: int = 500, embed_dim: int = 16,
+               hidden_dim: int = 32, lr: float = 1e-2, max_norm: float | None = 1.0, batch_size: int = 64,
+               progress: bool = False) -> MemoryRun:
+    """Train ``arch`` on the long-range task with the deciding word ``distance`` steps before the end and
+    measure its test accuracy every ``eval_every`` optimiser steps, up to ``max_steps``.
+
+    The settings are the long-range comparison's (embedding 16, hidden 32, Adam 1e-2, clipping at 1.0,
+    batch 64); ``forget_bias`` applies to the LSTM and BiLSTM only. ``seed`` draws the initial weights
+    and the batch order; the sentences are the task generator's fixed ones. The caller's random state
+    is left alone."""
+    check_choice("arch", arch, tuple(ARCHITECTURES))
+    distance = check_int("distance", distance, low=0, high=limits.MAX_DISTANCE)
+    seed = check_int("seed", seed, low=limits.SEED_RANGE[0], high=limits.SEED_RANGE[1])
+    eval_every = check_int("eval_every", eval_every, low=1)
+    max_steps = check_int("max_steps", max_steps, low=eval_every)
+    if max_steps % eval_every:
+        raise ValueError(f"max_steps must be a multiple of eval_every ({eval_every}), got {max_steps}")
+    if forget_bias is not None:
+        forget_bias = check_float("forget_bias", forget_bias, low=-limits.GATE_BIAS_LIMIT, high=limits.GATE_BIAS_LIMIT)
+    task = long_range_task(distance, n_train=n_train, n_test=n_test)
+    bias = forget_bias if arch in FORGET_GATE_ARCHS else None
+    with own_random_state(seed):
+        model = build_model(arch, embed_dim=embed_dim, hidden_dim=hidden_dim, forget_bias=bias,
+                            **task.model_kwargs())
+        history = fit(model, _Chunks(task.train, batch_size, eval_every, seed), task.test,
+                      epochs=max_steps // eval_every, lr=lr, max_norm=max_norm, batch_size=batch_size, seed=seed,
+                      progress=progress, desc=f"{display_name(arch)}, d = {distance}, seed {seed}")
+    settings = dict(forget_bias=bias, n_train=n_train, n_test=n_test, embed_dim=embed_dim, hidden_dim=hidden_dim,
+                    lr=lr, max_norm=max_norm, batch_size=batch_size, max_steps=max_steps, eval_every=eval_every)
+    steps = tuple(range(eval_every, max_steps + 1, eval_every))
+    return MemoryRun(arch, distance, seed, steps, tuple(history.test_metric), sum(history.seconds), settings)
+
+
+#: the columns of a memory-results CSV (one row per run and checkpoint)
+MEMORY_COLUMNS = ("arch", "distance", "seed", "forget_bias", "step", "test_accuracy", "seconds")
+
+
+def memory_rows(runs: Sequence[MemoryRun]) -> list[dict]:
+    """The rows of :data:`MEMORY_COLUMNS` for ``runs`` (what ``tools/long_range.py`` writes as CSV)."""
+    return [dict(arch=run.arch, distance=run.distance, seed=run.seed, forget_bias=run.settings.get("forget_bias"),
+                 step=step, test_accuracy=round(acc, 4), seconds=round(run.seconds, 1))
+            for run in runs for step, acc in zip(run.steps, run.accuracy)]
+
+
+def read_memory_runs(path) -> list[MemoryRun]:
+    """The runs of a CSV written from :func:`memory_rows` (``settings`` holds only the forget-gate bias)."""
+    import csv
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"path must be a results CSV written by tools/long_range.py; {path} does not exist")
+    runs: dict[tuple, list[dict]] = {}
+    with path.open(newline="") as f:
+        for row in csv.DictReader(f):
+            runs.setdefault((row["arch"], int(row["distance"]), int(row["seed"])), []).append(row)
+    return [MemoryRun(arch, distance, seed, tuple(int(r["step"]) for r in rows),
+                      tuple(float(r["test_accuracy"]) for r in rows), float(rows[0]["seconds"]),
+                      {"forget_bias": float(rows[0]["forget_bias"]) if rows[0]["forget_bias"] else None})
+            for (arch, distance, seed), rows in runs.items()]
+
+
+def _by_setting(runs: Sequence[MemoryRun]) -> dict[tuple[str, int, int], list[MemoryRun]]:
+    """``{(arch, distance, steps budget): [runs, one per seed]}``."""
+    if not runs or not all(isinstance(run, MemoryRun) for run in runs):
+        raise ValueError("runs must be a non-empty list of memory_run(...) results")
+    groups: dict[tuple[str, int, int], list[MemoryRun]] = {}
+    for run in runs:
+        groups.setdefault((run.arch, run.distance, run.steps[-1]), []).append(run)
+    return groups
+
+
+def memory_table(runs: Sequence[MemoryRun]) -> str:
+    """Markdown, one row per architecture and distance: seeds solved (test accuracy ≥ :data:`SOLVED`),
+    the step each seed first got there, the final accuracies."""
+    rows = ["| model | distance d | seeds solved | first solved at step (per seed) | final test accuracy (per seed) |",
+            "|---|---|---|---|---|"]
+    for (arch, distance, _), group in _by_setting(runs).items():
+        bias = group[0].settings.get("forget_bias")
+        name = display_name(arch) + (f" (forget-gate bias {bias:g})" if bias is not None else "")
+        solved = sum(run.solved_at is not None for run in group)
+        at = ", ".join("never" if run.solved_at is None else str(run.solved_at) for run in group)
+        final = ", ".join(f"{run.final:.0%}" for run in group)
+        rows.append(f"| {name} | {distance} | {solved}/{len(group)} | {at} (of {group[0].steps[-1]}) | {final} |")
+    return "\n".join(rows)
+
+
 def training_steps(result: Mapping) -> int:
     """Optimiser steps each model of a :func:`rnnlib.compare.run_comparison` result took."""
     settings = result["settings"]
@@ -194,66 +324,86 @@ def _listing(values) -> str:
     return ", ".join(f"{v:g}" for v in values) or "none"
 
 
-def rnn_memory_verdict(accuracy: Mapping[int, float], *, steps: int, init_span: int) -> Verdict:
-    """The vanilla RNN's limit from its long-range accuracy per distance (``{distance: accuracy}``,
-    ``steps`` optimiser steps each) and its memory span at initialisation (steps back from T whose
-    gradient stays ≥ 1 % of ‖∂L/∂h_T‖, :func:`rnnlib.diagnostics.memory_span`).
+def _per_seed(name: str, accuracy) -> dict:
+    """``{distance: [accuracy per seed]}``: the same seeds (at least one) at every distance."""
+    if not isinstance(accuracy, Mapping) or not accuracy:
+        raise ValueError(f"{name} must be a non-empty dict of distance → [test accuracy per seed]")
+    checked = {}
+    for d, values in accuracy.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+            raise ValueError(f"{name}[{d!r}] must be a list of test accuracies, one per seed; got {values!r}")
+        checked[d] = [check_float(f"{name}[{d!r}]", a, low=0.0, high=1.0) for a in values]
+    if len({len(v) for v in checked.values()}) > 1:
+        raise ValueError(f"{name} must hold the same number of seeds at every distance")
+    return checked
 
-    Confirmed when the longest solved distance (counting up from the shortest) is 10–19 and the first
-    unsolved one is 20 or less (a limit "~10–20"); partly when the limit lies elsewhere but below 40;
-    not confirmed when it learned 40 or more.
+
+def rnn_memory_verdict(accuracy: Mapping[int, Sequence[float]], *, steps: int, init_span: int) -> Verdict:
+    """The vanilla RNN's limit from its long-range accuracy per distance and seed (``{distance:
+    [accuracy per seed]}``, ``steps`` optimiser steps each) and its memory span at initialisation (steps
+    back from T whose gradient stays ≥ 1 % of ‖∂L/∂h_T‖, :func:`rnnlib.diagnostics.memory_span`).
+
+    A distance counts as solved when every seed solved it. Not tested with fewer than
+    :data:`MIN_SEEDS` seeds; confirmed when the longest solved distance (counting up from the shortest)
+    is 10–19 and the first unsolved one is 20 or less (a limit "~10–20"); partly when the limit lies
+    elsewhere but below 40; not confirmed when it learned 40 or more.
     """
     check_int("steps", steps, low=1)
     check_int("init_span", init_span, low=0)
-    solved, failed = _solved(_check_accuracies("accuracy", accuracy))
+    runs = _per_seed("accuracy", accuracy)
+    seeds = len(next(iter(runs.values())))
+    solved, failed = _solved({d: min(values) for d, values in runs.items()})
     first_fail = failed[0] if failed else math.inf
     reach = max((d for d in solved if d < first_fail), default=0)
-    if reach >= 40:
+    if seeds < MIN_SEEDS:
+        verdict = NOT_TESTED
+    elif reach >= 40:
         verdict = NOT_CONFIRMED
     elif 10 <= reach < 20 and first_fail <= 20:
         verdict = CONFIRMED
     else:
         verdict = PARTLY
+    counts = ", ".join(f"d = {d:g}: {sum(a >= SOLVED for a in runs[d])}/{seeds}" for d in sorted(runs))
     return Verdict(CLAIMS["rnn_memory"], verdict,
-                   f"within {steps} training steps it solved distances {_listing(solved)}, not "
-                   f"{_listing(failed)}; untrained, its gradient stays above 1 % of the last step's for only "
-                   f"{init_span} steps back")
+                   f"seeds that solved each distance within {steps} training steps: {counts}; untrained, its "
+                   f"gradient stays above 1 % of the last step's for only {init_span} steps back")
 
 
-def lstm_memory_verdict(accuracy: Mapping[int, float], *, steps: int, decay: Mapping[str, float],
-                        seq_len: int) -> Verdict:
-    """Hundreds of steps from the LSTM's accuracy per distance (``steps`` optimiser steps each) and
-    ``decay``: init name → ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ of an untrained LSTM over ``seq_len`` steps.
+def lstm_memory_verdict(runs: Sequence[MemoryRun], *, decay: Mapping[str, float], seq_len: int) -> Verdict:
+    """Hundreds of steps from the LSTM's :class:`MemoryRun` s (``tools/long_range.py`` measures them;
+    :func:`read_memory_runs` reads its results) and ``decay``: init name → ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ of an
+    untrained LSTM over ``seq_len`` steps.
 
-    Not tested unless a distance of at least 100 was trained; then confirmed if the LSTM solved it.
+    Runs of different step budgets count separately. Not tested (also without any runs, e.g. where the
+    results file is missing) unless some distance ≥ 100 was trained with at least :data:`MIN_SEEDS` seeds;
+    then confirmed if every seed solved every such distance, partly if some did, not confirmed if none did.
     """
-    check_int("steps", steps, low=1)
     check_int("seq_len", seq_len, low=2)
-    accuracy = _check_accuracies("accuracy", accuracy)
-    solved, _ = _solved(accuracy)
+    groups = {(d, budget): group for (arch, d, budget), group in (_by_setting(runs) if runs else {}).items()
+              if arch == "lstm"}
     gradient = ", ".join(f"{ratio:.0e} ({name})" for name, ratio in decay.items())
-    evidence = (f"trained up to distance {max(accuracy):g}: solved {_listing(solved)} within {steps} steps; "
-                f"untrained over T = {seq_len}, ‖∂L/∂h_1‖/‖∂L/∂h_T‖ = {gradient}")
-    long = [d for d in accuracy if d >= 100]
+    parts = [f"d = {d}: solved in {sum(r.solved_at is not None for r in group)}/{len(group)} seeds within "
+             f"{budget} steps" for (d, budget), group in sorted(groups.items())]
+    evidence = "; ".join(parts or ["no LSTM runs"]) + (f"; untrained over T = {seq_len}, ‖∂L/∂h_1‖/‖∂L/∂h_T‖ = "
+                                                       f"{gradient}")
+    long = {key: group for key, group in groups.items() if key[0] >= 100 and len(group) >= MIN_SEEDS}
     if not long:
         return Verdict(CLAIMS["lstm_memory"], NOT_TESTED, evidence)
-    verdict = CONFIRMED if all(accuracy[d] >= SOLVED for d in long) else NOT_CONFIRMED
+    shares = [sum(r.solved_at is not None for r in group) / len(group) for group in long.values()]
+    verdict = CONFIRMED if all(s == 1 for s in shares) else PARTLY if any(shares) else NOT_CONFIRMED
     return Verdict(CLAIMS["lstm_memory"], verdict, evidence)
 
 
-def _kind(ratio: float) -> str:
-    return "vanished" if ratio < VANISHED else "exploded" if ratio > EXPLODED else "held"
-
-
 def spectral_radius_verdict(decay: Mapping[float, float]) -> Verdict:
-    """From :func:`radius_decay`. Confirmed when every radius below 1 vanished and every radius above 1
-    exploded; partly when the radii below 1 vanished but some above 1 did not explode (or 1 itself
-    vanished); not confirmed when a radius below 1 did not vanish."""
+    """From :func:`radius_decay`, each ratio classified by the course's one criterion
+    (:func:`rnnlib.diagnostics.regime`: vanishing / held / exploding). Confirmed when every radius below 1
+    vanished and every radius above 1 exploded; partly when the radii below 1 vanished but some above 1
+    did not explode (or 1 itself vanished); not confirmed when a radius below 1 did not vanish."""
     if not isinstance(decay, Mapping) or not decay:
         raise ValueError("decay must be a non-empty dict of spectral radius → decay ratio")
-    kinds = {r: _kind(check_float(f"decay[{r!r}]", ratio, low=0.0)) for r, ratio in decay.items()}
-    below = [kinds[r] == "vanished" for r in kinds if r < 1]
-    above = [kinds[r] == "exploded" for r in kinds if r > 1]
+    kinds = {r: regime(check_float(f"decay[{r!r}]", ratio, low=0.0)) for r, ratio in decay.items()}
+    below = [kinds[r] == "vanishing" for r in kinds if r < 1]
+    above = [kinds[r] == "exploding" for r in kinds if r > 1]
     if not all(below):
         verdict = NOT_CONFIRMED
     elif all(above) and kinds.get(1.0, "held") == "held":
@@ -264,31 +414,60 @@ def spectral_radius_verdict(decay: Mapping[float, float]) -> Verdict:
     return Verdict(CLAIMS["spectral_radius"], verdict, f"‖∂L/∂h_1‖/‖∂L/∂h_T‖ of an untrained tanh RNN: {shown}")
 
 
+#: a run has *learned* the adding problem when its final loss is below this share of the baseline MSE
+#: (always predicting the mean scores 1/6): 10 % under it, clear of the baseline's batch-to-batch noise
+LEARNED_SHARE = 0.9
+#: verdicts that decide a claim rest on at least this many seeds
+MIN_SEEDS = 3
+
+
+def final_loss(run: labs.ClippingResult) -> float:
+    """The mean training loss over the last tenth of ``run``'s steps (at least 10); ``inf`` if it
+    diverged. Each step's batch is new data the model sees for the first time, so this is an honest
+    estimate of its test loss."""
+    if run.diverged:
+        return math.inf
+    losses = run.history.step_loss
+    tail = losses[-max(10, len(losses) // 10):]
+    return sum(tail) / len(tail)
+
+
 def clipping_verdict(trials: Mapping[float | None, Sequence[labs.ClippingResult]]) -> Verdict:
-    """From :func:`clipping_trials` (``None`` is the unclipped run). Confirmed when the unclipped runs
-    diverged and every run clipped at 1–5 stayed finite; not tested when nothing exploded."""
+    """From :func:`clipping_trials` (``None`` is the unclipped run), judged on **learning**: a run
+    learned when its :func:`final_loss` is below :data:`LEARNED_SHARE` × the constant-prediction
+    baseline (MSE 1/6); staying finite is not enough.
+
+    Not tested when nothing exploded without clipping or a setting has fewer than :data:`MIN_SEEDS`
+    seeds; confirmed when the unclipped runs diverged and every run clipped at 1–5 learned; partly when
+    some clipped runs learned; not confirmed when none did (finite but no better than the baseline)."""
     if not isinstance(trials, Mapping) or not trials.get(None):
         raise ValueError("trials must be a dict of max_norm → runs that includes the unclipped runs (key None)")
     unclipped = trials[None]
     exploded = sum(run.diverged for run in unclipped)
+    bar = LEARNED_SHARE * labs.ADDING_BASELINE_MSE
     parts = [f"no clipping: diverged in {exploded}/{len(unclipped)} seeds"]
-    finite_in_range = []
+    learned_in_range = []
     for max_norm, runs in trials.items():
         if max_norm is None:
             continue
         finite = sum(not run.diverged for run in runs)
-        parts.append(f"clip at {max_norm:g}: finite in {finite}/{len(runs)}")
+        learned = sum(final_loss(run) < bar for run in runs)
+        parts.append(f"clip at {max_norm:g}: finite in {finite}/{len(runs)}, learned in {learned}/{len(runs)}")
         if 1.0 <= max_norm <= 5.0:
-            finite_in_range.append(finite == len(runs))
+            learned_in_range.append(learned / len(runs))
     settings = unclipped[0].settings
     where = (f"tanh RNN, ρ(W_hh) = {settings['spectral_radius']:g}, SGD lr {settings['lr']:g}, adding problem "
-             f"T = {settings['seq_len']}, {settings['steps']} steps: ")
-    if exploded == 0:
+             f"T = {settings['seq_len']}, {settings['steps']} steps; learned = final loss < {bar:.3f} "
+             f"({LEARNED_SHARE:g} × the baseline 1/6): ")
+    seeds = min(len(runs) for runs in trials.values())
+    if exploded == 0 or seeds < MIN_SEEDS or not learned_in_range:
         verdict = NOT_TESTED
-    elif finite_in_range and all(finite_in_range):
+        if seeds < MIN_SEEDS:
+            parts.append(f"only {seeds} seed(s), fewer than {MIN_SEEDS}")
+    elif exploded == len(unclipped) and all(share == 1 for share in learned_in_range):
         verdict = CONFIRMED
     else:
-        verdict = PARTLY if any(finite_in_range) else NOT_CONFIRMED
+        verdict = PARTLY if any(learned_in_range) else NOT_CONFIRMED
     return Verdict(CLAIMS["clipping"], verdict, where + "; ".join(parts))
 
 
@@ -358,14 +537,16 @@ def wall_clock_order(seconds: Mapping[str, float]) -> str:
 
 
 def gru_vs_lstm_verdict(seed_accuracy: Mapping[str, float], accuracy: Mapping[str, Mapping[int, float]], *,
-                        steps: int, gru_biased: Mapping[int, float] | None = None) -> Verdict:
+                        steps: int, gru_biased: Mapping[int, float] | None = None, seeds: int = 1) -> Verdict:
     """GRU vs LSTM on the seed task (``{arch: accuracy}``) and the long-range sweep
     (``{arch: {distance: accuracy}}``, the LSTM with its forget-gate bias, the GRU at PyTorch's init).
     ``gru_biased``: ``{distance: accuracy}`` of a GRU whose update gate got the same bias, if measured.
 
     Confirmed when both are within 2 points on the seed task and solve the same distances; partly when
-    only one of the two holds."""
+    only one of the two holds; not tested when the runs had fewer than :data:`MIN_SEEDS` ``seeds``
+    (the evidence still says what the one run showed)."""
     check_int("steps", steps, low=1)
+    seeds = check_int("seeds", seeds, low=1)
     for name, given in (("seed_accuracy", seed_accuracy), ("accuracy", accuracy)):
         if not isinstance(given, Mapping) or not {"gru", "lstm"} <= set(given):
             raise ValueError(f"{name} must be a dict with entries for 'gru' and 'lstm'")
@@ -385,6 +566,9 @@ def gru_vs_lstm_verdict(seed_accuracy: Mapping[str, float], accuracy: Mapping[st
         biased = _solved(_check_accuracies("gru_biased", gru_biased))[0]
         parts.append(f"GRU with its update gate biased the same way: solved {_listing(biased)}")
     verdict = CONFIRMED if seed_close and same else PARTLY if seed_close or same else NOT_CONFIRMED
+    if seeds < MIN_SEEDS:
+        verdict = NOT_TESTED
+        parts.append(f"{seeds} seed{'s' if seeds > 1 else ''} only, fewer than {MIN_SEEDS}: a hint, not a verdict")
     return Verdict(CLAIMS["gru_vs_lstm"], verdict, "; ".join(parts))
 
 

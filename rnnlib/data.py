@@ -214,19 +214,24 @@ def sentiment_task(
     return text_task("sentiment", texts, labels, test_fraction=test_fraction)
 
 
-def long_range_sentences(n: int, distance: int, seed: int = 0) -> tuple[list[str], list[int]]:
+def long_range_sentences(n: int, distance: int, seed: int = 0, *,
+                         before: int | None = None) -> tuple[list[str], list[int]]:
     """Sentences ``[0–4 neutral words] [one sentiment word] [distance neutral filler words]``.
 
     The label is the sentiment word's class; nothing after it carries information, so the model must
-    remember one word across ``distance`` steps. Half of the sentences are positive.
+    remember one word across ``distance`` steps. Half of the sentences are positive. ``before``: exactly
+    that many neutral words before the sentiment word instead of 0–4 (``before = distance`` puts it in
+    the middle, far from both ends: no short path for a backward reader either).
     """
     n = check_int("n", n, low=2)
     distance = check_int("distance", distance, low=0, high=MAX_DISTANCE)
+    if before is not None:
+        before = check_int("before", before, low=0, high=MAX_DISTANCE)
     rng = random.Random(check_int("seed", seed, low=SEED_RANGE[0], high=SEED_RANGE[1]))
     texts, labels = [], []
     for i in range(n):
         label = i % 2
-        prefix = rng.choices(NEUTRAL_WORDS, k=rng.randint(0, 4))
+        prefix = rng.choices(NEUTRAL_WORDS, k=rng.randint(0, 4) if before is None else before)
         word = rng.choice(POSITIVE_WORDS if label else NEGATIVE_WORDS)
         filler = rng.choices(NEUTRAL_WORDS, k=distance)
         texts.append(" ".join(prefix + [word] + filler))
@@ -236,12 +241,14 @@ def long_range_sentences(n: int, distance: int, seed: int = 0) -> tuple[list[str
     return [texts[i] for i in order], [labels[i] for i in order]
 
 
-def long_range_task(distance: int, n_train: int = 2000, n_test: int = 500, seed: int = 0) -> Task:
+def long_range_task(distance: int, n_train: int = 2000, n_test: int = 500, seed: int = 0, *,
+                    before: int | None = None) -> Task:
     """Long-range sentiment at dependency distance d = ``distance``: the deciding word is followed by
-    ``distance`` filler words, so it is ``distance`` steps before the readout (the last word)."""
+    ``distance`` filler words, so it is ``distance`` steps before the readout (the last word).
+    ``before``: neutral words before it (``None``: 0–4 at random; see :func:`long_range_sentences`)."""
     n_train = check_int("n_train", n_train, low=2)
     n_test = check_int("n_test", n_test, low=2)
-    texts, labels = long_range_sentences(n_train + n_test, distance, seed)
+    texts, labels = long_range_sentences(n_train + n_test, distance, seed, before=before)
     # the vocabulary is fixed (every word list) so train and test always share it
     vocab = Vocabulary(POSITIVE_WORDS + NEGATIVE_WORDS + NEUTRAL_WORDS)
     return Task(

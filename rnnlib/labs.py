@@ -503,3 +503,120 @@ __all__ = [
     "long_range_probe",
     "sentence_tokens",
 ]
+
+
+# ---- the padding trap (notebook 04) ----------------------------------------------------------------
+
+#: the padding slider's range (tokens added after the sentence, as a longer partner in its batch would)
+PADDING_RANGE = (0, 60)
+TRAP_EPOCHS = 3  # a BiLSTM reaches ~98 % test accuracy on the sentiment task within 3 epochs
+READOUTS = {
+    "wrong": "wrong: no packing, read at the padded end",
+    "half": "half right: no packing, read at the true length",
+    "right": "right: packed, [h→_T ; h←_1] at the true length",
+}
+
+
+@dataclass
+class PaddingTrapResult:
+    """What :func:`padding_trap` measured for one sentence padded with 0 … ``max_padding`` tokens.
+
+    ``padding: (P,)`` the numbers of padding tokens; ``positive``: readout name (:data:`READOUTS`) →
+    ``(P,)`` P(positive); ``forward_change`` / ``backward_change: (P,)`` the largest change over the
+    units of ``h→`` read at the padded end and of ``h←_1``, both run without packing, against the
+    sentence alone. ``alone``: P(positive) of the sentence alone (no padding).
+    """
+
+    tokens: list[str]
+    padding: np.ndarray
+    positive: dict[str, np.ndarray]
+    forward_change: np.ndarray
+    backward_change: np.ndarray
+    alone: float
+    test_accuracy: float
+    settings: dict = field(default_factory=dict)
+
+    def at(self, padding: int) -> dict[str, float]:
+        """P(positive) of every readout at ``padding`` tokens."""
+        index = int(np.searchsorted(self.padding, padding))
+        if index >= len(self.padding) or self.padding[index] != padding:
+            raise ValueError(f"padding must be one of 0 … {int(self.padding[-1])}, got {padding!r}")
+        return {name: float(p[index]) for name, p in self.positive.items()}
+
+
+def _trap_model(hidden_dim: int, seed: int) -> tuple[RecurrentClassifier, float]:
+    """The (cached) BiLSTM trained on the sentiment task, and its test accuracy."""
+
+    def make():
+        task = _sentiment()
+        model = _seeded_model(seed, arch="bilstm", hidden_dim=hidden_dim, **task.model_kwargs())
+        fit(model, task.train, epochs=TRAP_EPOCHS, lr=1e-3, max_norm=5.0, seed=seed, progress=False)
+        return model.eval(), evaluate(model, task.test)[1]
+
+    return _MODELS.get(("padding trap", hidden_dim, seed), make)
+
+
+def padding_trap(
+    sentence: str = "the acting was awful",
+    *,
+    max_padding: int = 30,
+    hidden_dim: int = 64,
+    seed: int = 0,
+    model: RecurrentClassifier | None = None,
+) -> PaddingTrapResult:
+    """A trained BiLSTM reads ``sentence`` padded with 0 … ``max_padding`` tokens (what a longer partner
+    in its batch adds), through three readouts (:data:`READOUTS`): ``"wrong"`` runs the layer over the
+    padded row and reads both directions at the row's ends (``model(x)`` without ``lengths``);
+    ``"half"`` reads the forward state at the true last word but still lets the backward direction start
+    on the padding (:func:`rnnlib.models.naive_bidirectional_forward`); ``"right"`` packs the batch and
+    reads ``[h→_T ; h←_1]`` at the true length (``model(x, lengths)``).
+
+    The model (embedding 32, ``hidden_dim``, trained ``TRAP_EPOCHS`` epochs of Adam on the course's
+    sentiment sentences with ``seed``) is cached per setting; the first call trains it (a few seconds).
+    ``model``: a trained bidirectional rnnlib model on the sentiment vocabulary to use instead (then
+    ``hidden_dim`` and ``seed`` are not used, and ``test_accuracy`` is its accuracy on the test set).
+    """
+    from .models import naive_bidirectional_forward  # here, not at the top: the wrong way is used only here
+
+    tokens = sentence_tokens(sentence)
+    max_padding = check_int("max_padding", max_padding, low=PADDING_RANGE[0] + 1, high=PADDING_RANGE[1])
+    hidden_dim = check_int("hidden_dim", hidden_dim, low=HIDDEN_RANGE[0], high=HIDDEN_RANGE[1])
+    seed = check_int("seed", seed, low=SEED_RANGE[0], high=SEED_RANGE[1])
+    vocab = _sentiment().vocab
+    unknown = [w for w in tokens if w not in vocab.stoi]
+    if unknown:
+        raise ValueError(f"sentence must use words of the sentiment vocabulary; unknown: {', '.join(unknown)}")
+    if model is None:
+        model, accuracy = _trap_model(hidden_dim, seed)
+    else:
+        if not isinstance(model, RecurrentClassifier) or not model.bidirectional:
+            raise ValueError(f"model must be a trained bidirectional rnnlib model (arch 'bilstm'), got {model!r:.60}")
+        accuracy = evaluate(model, _sentiment().test)[1]  # evaluate leaves train/eval mode as it was
+
+    n = len(tokens)
+    padding = np.arange(max_padding + 1)
+    x = torch.zeros(len(padding), n + max_padding, dtype=torch.long)  # row k: the sentence, then k pads
+    x[:, :n] = torch.tensor(vocab.encode(" ".join(tokens)))
+    lengths = torch.full((len(padding),), n)
+    H = model.hidden_dim
+    with torch.no_grad():
+        positive = {}
+        rows = [x[k : k + 1, : n + k] for k in padding]  # each row as its own batch, exactly k pads long
+        wrong = torch.cat([model(row) for row in rows])
+        half = torch.cat([naive_bidirectional_forward(model, row, torch.tensor([n])) for row in rows])
+        right = model(x, lengths)
+        for name, out in (("wrong", wrong), ("half", half), ("right", right)):
+            positive[name] = out.softmax(-1)[:, 1].double().numpy()
+        states = [model.encode(row) for row in rows]  # no lengths: no packing
+        alone = states[0][0]  # (n, 2H), no padding
+        forward = np.array([float((s[0, -1, :H] - alone[-1, :H]).abs().max()) for s in states])
+        backward = np.array([float((s[0, 0, H:] - alone[0, H:]).abs().max()) for s in states])
+    return PaddingTrapResult(
+        tokens=tokens, padding=padding, positive=positive, forward_change=forward, backward_change=backward,
+        alone=float(positive["right"][0]), test_accuracy=accuracy,
+        settings=dict(sentence=sentence, max_padding=max_padding, hidden_dim=hidden_dim, seed=seed,
+                      own_model=model is not None),
+    )
+
+
+__all__ += ["PADDING_RANGE", "READOUTS", "PaddingTrapResult", "padding_trap"]

@@ -642,3 +642,38 @@ def plot_step_stats(histories: Mapping[str, History], *, title: str | None = Non
         ax_loss.legend(fontsize="small")
         ax_norm.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
         return _finish(fig, title, None)
+
+
+# --- the padding trap (notebook 04) ---------------------------------------------------------------
+
+
+def plot_padding_trap(padding, positive: Mapping[str, object], changes: Mapping[str, object], *,
+                      current: int | None = None, title: str | None = None) -> Figure:
+    """Two panels against the number of padding tokens after a sentence: left, how far each state the
+    readout uses moves from its value without padding (``changes``: label → values); right, P(positive)
+    per readout (``positive``: label → values), with the decision line at 0.5. ``current`` marks one
+    padding amount. Legends sit below the panels, never over the curves."""
+    padding = check_series("padding", padding)
+    curves = {"positive": _curves("positive", positive), "changes": _curves("changes", changes)}
+    for name, group in curves.items():
+        for label, values in group.items():
+            if values.size != padding.size:
+                raise ValueError(f"{name}[{label!r}] must have one value per padding amount ({padding.size}), "
+                                 f"got {values.size}")
+    styles = [dict(marker="o", linestyle="-"), dict(marker="s", linestyle="--"), dict(marker="^", linestyle=":")]
+    with themed():
+        fig, (ax_state, ax_p) = plt.subplots(1, 2, figsize=(12, 5.4))
+        for ax, group in ((ax_state, curves["changes"]), (ax_p, curves["positive"])):
+            palette = colors(group)
+            for (label, values), style in zip(group.items(), styles * 3):
+                ax.plot(padding, values, label=label, color=palette[label], markersize=4, linewidth=1.8, **style)
+            if current is not None:
+                ax.axvline(current, color="black", linewidth=1.0, alpha=0.6, label=f"shown: {current} padding tokens")
+            ax.set_xlabel("padding tokens after the sentence")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax_state.set(ylabel="largest |change| of a state unit", title="state the readout uses, vs. no padding")
+        ax_p.axhline(0.5, color="grey", linestyle=":", linewidth=1.2, label="decision line (0.5)")
+        ax_p.set(ylabel="P(positive)", ylim=(-0.02, 1.02), title="the prediction")
+        for ax in (ax_state, ax_p):
+            ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1, frameon=False)
+        return _finish(fig, title, None)

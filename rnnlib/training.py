@@ -12,7 +12,7 @@ import itertools
 import os
 import random
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -150,8 +150,9 @@ def _batches(data, name: str, batch_size: int, shuffle: bool, seed: int, passes:
     """``data`` as something to iterate ``passes`` times, each pass yielding ``(x, y, lengths)``.
 
     Refused up front (``ValueError`` naming ``name``): anything but a :class:`SequenceDataset` or an
-    iterable of batches, an empty one, a first batch that is not ``(x, y[, lengths])`` tensors, and a
-    one-shot iterator (a generator) when it would be read more than once.
+    iterable of batches, an empty list or generator, a first batch that is not ``(x, y[, lengths])``
+    tensors (for a list or a generator; another re-iterable is checked batch by batch as it is read,
+    since peeking could advance it), and a one-shot iterator when it would be read more than once.
     """
     if isinstance(data, SequenceDataset):
         if len(data) == 0:
@@ -167,12 +168,18 @@ def _batches(data, name: str, batch_size: int, shuffle: bool, seed: int, passes:
             f"{name} is a one-shot iterator ({type(data).__name__}): it would be empty after the first "
             f"of {passes} passes; give {DATA_KINDS}"
         )
-    iterator = iter(data)
-    first = next(iterator, None)
+    if isinstance(data, Sequence):  # a list or tuple of batches: its first batch is checked by index
+        if len(data) == 0:
+            raise ValueError(f"{name} is empty: give {DATA_KINDS} with at least one batch")
+        _unpack(data[0], name, 1)
+        return data
+    if not one_shot:  # another re-iterable: each batch is checked as it comes (peeking could advance it)
+        return data
+    first = next(data, None)
     if first is None:
         raise ValueError(f"{name} is empty: give {DATA_KINDS} with at least one batch")
     _unpack(first, name, 1)
-    return itertools.chain([first], iterator) if one_shot else data
+    return itertools.chain([first], data)
 
 
 def _checked(batches: Iterable, name: str):

@@ -73,11 +73,11 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 from matplotlib.figure import Figure
 
-from . import labs, limits
+from . import labs, limits, plots
 from .architectures import ARCHITECTURES, display_name
 from .labfigures import ClippingFigure, GateFigure, GradFlowFigure, LabFigure
 from .training import TrainingDiverged
-from .validation import check_choice
+from .validation import check_choice, check_int
 
 #: seconds a change waits for a newer one (key repeat, a drag) before the lab redraws
 DEBOUNCE_S = 0.08
@@ -628,3 +628,66 @@ def gate_lab(**settings) -> GateLab:
 
 
 __all__ = ["ClippingLab", "GateLab", "GradientFlowLab", "Lab", "clipping_lab", "gate_lab", "gradient_flow_lab"]
+
+
+class PaddingTrapLab(Lab):
+    """The padding trap of notebook 04: one sentence, 0 … ``max_padding`` padding tokens after it, and a
+    trained BiLSTM's states and P(positive) through the wrong and the right readout; see
+    :func:`rnnlib.labs.padding_trap`. Controls: ``sentence`` (type one, Enter), ``padding`` (the amount
+    marked in the figure and read out), ``seed`` (of the lab's own model; hidden when ``model`` is given:
+    a trained BiLSTM of the notebook)."""
+
+    name = "padding-trap lab"
+    css = "rnnlib-padding-trap-lab"
+
+    def __init__(self, sentence: str = "the acting was awful", *, padding: int = 23, max_padding: int = 30,
+                 seed: int = 0, model=None) -> None:
+        super().__init__()
+        self.model = model
+        self.max_padding = check_int("max_padding", max_padding, low=labs.PADDING_RANGE[0] + 1,
+                                     high=labs.PADDING_RANGE[1])
+        self.sentence = _with_class(widgets.Combobox(
+            value=sentence, options=[sentence, *labs.EXAMPLE_SENTENCES[:3]], ensure_option=False,
+            description="sentence", continuous_update=False, layout=widgets.Layout(width="640px")), "rnnlib-sentence")
+        self.padding = _with_class(widgets.IntSlider(value=padding, min=0, max=max_padding,
+                                                     description="padding tokens", **_SLIDER), "rnnlib-padding")
+        self.seed = _with_class(widgets.BoundedIntText(value=seed, min=0, max=9999, description="seed",
+                                                       layout=widgets.Layout(width="150px")), "rnnlib-seed")
+        self._watch(self.sentence, self.padding, self.seed)
+        self._assemble(self.sentence, widgets.HBox([self.padding] + ([self.seed] if model is None else [])))
+        self._check_start(dict(sentence=sentence, padding=padding, seed=seed))
+        self.update()
+
+    def settings(self) -> dict:
+        return dict(sentence=self.sentence.value, padding=self.padding.value, seed=self.seed.value)
+
+    def compute(self) -> labs.PaddingTrapResult:
+        s = self.settings()
+        return labs.padding_trap(s["sentence"], max_padding=self.max_padding, seed=s["seed"], model=self.model)
+
+    def draw(self, r: labs.PaddingTrapResult) -> Figure:
+        positive = {labs.READOUTS[name]: p for name, p in r.positive.items()}  # wrong, half right, right
+        changes = {"h←_1, no packing: the backward direction read the padding first": r.backward_change,
+                   "h→ read at the padded end, no packing": r.forward_change}
+        return plots.plot_padding_trap(r.padding, positive, changes, current=self.padding.value,
+                                       title=f"“{' '.join(r.tokens)}” followed by padding")
+
+    def describe(self, r: labs.PaddingTrapResult) -> str:
+        k = self.padding.value
+        p = r.at(k)
+        shown = " · ".join(f"{labs.READOUTS[name]}: {_span(f'rnnlib-positive-{name}', f'{value:.3f}')}"
+                           for name, value in p.items())
+        return "<br>".join([
+            _span("rnnlib-setting", ("the notebook's BiLSTM" if self.model is not None else
+                                     f"BiLSTM trained {labs.TRAP_EPOCHS} epochs (seed {r.settings['seed']})")
+                  + f", sentiment test accuracy {r.test_accuracy:.1%}"),
+            f"P(positive) with {k} padding tokens — {shown} (alone: {r.alone:.3f})",
+        ])
+
+
+def padding_trap_lab(**settings) -> PaddingTrapLab:
+    """The padding-trap lab (see :class:`PaddingTrapLab`); a cell that ends with this call shows it."""
+    return PaddingTrapLab(**settings)
+
+
+__all__ += ["PaddingTrapLab", "padding_trap_lab"]

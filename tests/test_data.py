@@ -226,3 +226,19 @@ def test_shuffled_batches_cover_every_example_once_and_repeat_per_seed():
 def test_data_functions_reject_bad_arguments(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_long_range_before_fixes_the_deciding_words_position():
+    from rnnlib.data import NEGATIVE_WORDS, POSITIVE_WORDS, long_range_sentences
+
+    texts, labels = long_range_sentences(20, 6, seed=3, before=4)
+    sentiment = set(POSITIVE_WORDS) | set(NEGATIVE_WORDS)
+    for text, label in zip(texts, labels):
+        words = text.split()
+        assert len(words) == 4 + 1 + 6 and [w in sentiment for w in words].index(True) == 4
+        assert (words[4] in POSITIVE_WORDS) == bool(label)
+    # without it, the sentences are exactly the ones the course always generated (0-4 words before)
+    assert long_range_sentences(20, 6, seed=3) == long_range_sentences(20, 6, seed=3, before=None)
+    assert {len(t.split()) - 7 for t in long_range_sentences(200, 6, seed=3)[0]} == {0, 1, 2, 3, 4}
+    with pytest.raises(ValueError, match="before"):
+        long_range_sentences(20, 6, before=-1)
