@@ -1,6 +1,7 @@
 """The memory walk (issue: the course must fit Binder): one Jupyter server, each lesson opened in its
 own kernel, run top to bottom and closed as a learner with the Binder settings would, then the
 classroom page (every tab) and the page under Voilà. Takes minutes: it runs the whole course.
+It runs with the browser tests (`make test-browser`, hence CI), beside the other servers it starts.
 The figures themselves are written by ``python -m tools.benchmarks.footprint`` (benchmarks/footprint.md)."""
 
 import pytest
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.timeout(2400)
 
 def test_a_learner_walking_through_the_course_stays_within_1_gib():
     result = footprint.measure(log=lambda line: None)
-    summary = footprint.report(result, "tests/test_footprint.py")
+    summary = footprint.report(result, "tests/e2e/test_footprint.py")
     assert [run.name for run in result.runs][:5] == [p.name for p in footprint.lessons()][:5], summary
     for run in result.runs:
         # closing the notebook gave its kernel's memory back: the server alone is left
