@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .. import labs
-from ..diagnostics import state_changes
+from ..diagnostics import regime, state_changes
 from ..models import build_model
 from .framework import CheckResult, seeded, show
 
@@ -107,8 +107,8 @@ class NumberPrediction:
 
 def _unit_radius() -> tuple[str, str]:
     ratio = labs.grad_flow("rnn", hidden_dim=64, seq_len=50, spectral_radius=1.0).decay_ratio
-    right = "a" if 0.1 <= ratio <= 10 else "b" if ratio < 0.1 else "c"
-    return right, f"Measured on the lab's batch (T = 50, hidden 64, ρ = 1): decay ratio {ratio:.1e}."
+    right = {"held": "a", "vanishing": "b", "exploding": "c"}[regime(ratio)]  # the course's one criterion
+    return right, f"Measured on the lab's batch (T = 50, hidden 64, ρ = 1), {regime(ratio)}: decay ratio {ratio:.1e}."
 
 
 unit_radius_prediction = Prediction(
@@ -116,9 +116,9 @@ unit_radius_prediction = Prediction(
     question=r"""Rescale $W_{hh}$ to spectral radius $\rho = 1$: its linear part then neither shrinks nor grows
 a vector (in its largest direction). On the lab's batch ($T = 50$, hidden size 64), what happens to
 $\lVert\partial L/\partial h_t\rVert$ from the readout back to the deciding word, 49 steps earlier?""",
-    options={"a": "it stays about the same: decay ratio between 0.1 and 10",
-             "b": "it still vanishes: decay ratio below 0.1",
-             "c": "it explodes: decay ratio above 10"},
+    options={"a": "it is held: decay ratio between 0.01 and 100",
+             "b": "it still vanishes: decay ratio below 0.01",
+             "c": "it explodes: decay ratio above 100"},
     measure=_unit_radius,
     why="Each step back multiplies by diag(1 − h_t²) W_hh, and tanh' = 1 − h_t² is below 1 wherever a unit "
         "is not exactly at 0: with ρ = 1 the matrix no longer helps, but every tanh' still shrinks the "
