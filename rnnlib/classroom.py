@@ -35,6 +35,7 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
 from matplotlib.text import Text
 
 from . import widgets as labs_widgets
+from .labfigures import LabFigure
 from .notebook import enable_widgets
 from .training import set_threads
 
@@ -102,6 +103,20 @@ STYLE = """
 """
 
 
+def _scale_text(fig: Figure, factor: float) -> None:
+    """Multiply the size of every text of ``fig`` (tick labels included) by ``factor``, in place."""
+    tick_labels = set()
+    for ax in fig.axes:
+        for axis, which in ((ax.xaxis, "x"), (ax.yaxis, "y")):
+            labels = axis.get_ticklabels(which="both")
+            tick_labels.update(labels)
+            if labels:  # through tick_params, so ticks created at draw time get the size too
+                ax.tick_params(axis=which, which="both", labelsize=labels[0].get_fontsize() * factor)
+    for text in fig.findobj(Text):
+        if text not in tick_labels:
+            text.set_fontsize(text.get_fontsize() * factor)
+
+
 def enlarge_wide_figure(fig: Figure, readable_width_in: float = READABLE_WIDTH_IN) -> Figure:
     """Scale every text of ``fig`` by ``scale = width / readable_width_in`` when the figure is wider than
     ``readable_width_in`` inches, make it √scale times taller (the larger axis labels need the room),
@@ -109,19 +124,21 @@ def enlarge_wide_figure(fig: Figure, readable_width_in: float = READABLE_WIDTH_I
     scale = fig.get_figwidth() / readable_width_in
     if scale <= 1:
         return fig
-    tick_labels = set()
-    for ax in fig.axes:
-        for axis, which in ((ax.xaxis, "x"), (ax.yaxis, "y")):
-            labels = axis.get_ticklabels(which="both")
-            tick_labels.update(labels)
-            if labels:  # through tick_params, so ticks created at draw time get the size too
-                ax.tick_params(axis=which, which="both", labelsize=labels[0].get_fontsize() * scale)
-    for text in fig.findobj(Text):
-        if text not in tick_labels:
-            text.set_fontsize(text.get_fontsize() * scale)
+    _scale_text(fig, scale)
     fig.set_figheight(fig.get_figheight() * scale**0.5)  # room for the longer axis labels
     if not isinstance(fig.get_layout_engine(), (TightLayoutEngine, ConstrainedLayoutEngine)):
         fig.tight_layout()  # laid out once when it was made (or never): again, for the new text sizes
+    return fig
+
+
+def _present_lab_figure(fig: LabFigure, presenter: bool) -> LabFigure:
+    """A lab's kept figure (redrawn in place, its margins fixed in inches): its text scaled to
+    width / READABLE_WIDTH_IN in presenter mode and back to 1 otherwise, never compounded."""
+    wanted = max(1.0, fig.width / READABLE_WIDTH_IN) if presenter else 1.0
+    current = getattr(fig, "presenter_scale", 1.0)
+    if wanted != current:
+        _scale_text(fig.fig, wanted / current)
+        fig.presenter_scale = wanted
     return fig
 
 
@@ -199,6 +216,9 @@ class ClassroomPage:
 
         def presenter_aware(result):
             fig = draw(result)
+            if isinstance(fig, LabFigure):
+                self._wide[title] = fig.width > READABLE_WIDTH_IN
+                return _present_lab_figure(fig, self.presenter.value)
             self._wide[title] = fig.get_figwidth() > READABLE_WIDTH_IN
             return enlarge_wide_figure(fig) if self.presenter.value else fig
 
