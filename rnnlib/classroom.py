@@ -83,7 +83,7 @@ SECTIONS = (
         "Batches are rectangles, so short sentences are padded. The backward direction of a bidirectional "
         "LSTM starts at the right end of the row: run naively, it reads the padding before the real words, "
         "and a prediction depends on which sentences share the batch. Packing the batch removes the effect.",
-        "Give the short sentence a longer partner: how far does the naive prediction move, and the packed one?",
+        "Slide the amount of padding: how far does the naive (wrong) prediction move, and the packed (right) one?",
     ),
 )
 
@@ -128,17 +128,6 @@ def enlarge_wide_figure(fig: Figure, readable_width_in: float = READABLE_WIDTH_I
     fig.set_figheight(fig.get_figheight() * scale**0.5)  # room for the longer axis labels
     if not isinstance(fig.get_layout_engine(), (TightLayoutEngine, ConstrainedLayoutEngine)):
         fig.tight_layout()  # laid out once when it was made (or never): again, for the new text sizes
-    return fig
-
-
-def _present_lab_figure(fig: LabFigure, presenter: bool) -> LabFigure:
-    """A lab's kept figure (redrawn in place, its margins fixed in inches): its text scaled to
-    width / READABLE_WIDTH_IN in presenter mode and back to 1 otherwise, never compounded."""
-    wanted = max(1.0, fig.width / READABLE_WIDTH_IN) if presenter else 1.0
-    current = getattr(fig, "presenter_scale", 1.0)
-    if wanted != current:
-        _scale_text(fig.fig, wanted / current)
-        fig.presenter_scale = wanted
     return fig
 
 
@@ -216,9 +205,9 @@ class ClassroomPage:
 
         def presenter_aware(result):
             fig = draw(result)
-            if isinstance(fig, LabFigure):
-                self._wide[title] = fig.width > READABLE_WIDTH_IN
-                return _present_lab_figure(fig, self.presenter.value)
+            if isinstance(fig, LabFigure):  # kept and redrawn in place, margins fixed in inches: larger text
+                self._wide[title] = False   # would overflow them, so it grows with the page's zoom alone
+                return fig
             self._wide[title] = fig.get_figwidth() > READABLE_WIDTH_IN
             return enlarge_wide_figure(fig) if self.presenter.value else fig
 
