@@ -82,16 +82,18 @@ def nbgitpuller_link(hub: str = HUB_PLACEHOLDER, notebook: str | None = None, *,
     return f"{hub.rstrip('/')}/hub/user-redirect/git-pull?{query}"
 
 
+def _colab_install(url: str) -> str:
+    """The lines that install rnnlib from the repository on Colab and do nothing anywhere else."""
+    return f'import sys\n\nif "google.colab" in sys.modules:\n    %pip install --quiet "rnnlib @ git+{url}"\n'
+
+
 def classroom_source(readme: Path = README) -> str:
     """The classroom page's one code cell (Voilà hides it; the page shows only its output)."""
     url, _ = repository(readme)
     return (
         "# The classroom page: every lab on one page. `make classroom` serves it with Voilà, which hides\n"
         "# this code. On Colab, the first lines install rnnlib from the repository (torch is already there).\n"
-        "import sys\n"
-        "\n"
-        'if "google.colab" in sys.modules:\n'
-        f'    %pip install --quiet "rnnlib @ git+{url}"\n'
+        + _colab_install(url) +
         "\n"
         "from rnnlib.classroom import page\n"
         "\n"
@@ -111,10 +113,7 @@ def setup_source(readme: Path = README) -> str:
     return (
         "# Set-up. On Colab: install rnnlib from the repository (torch is already there).\n"
         "# Everywhere else rnnlib is already installed (make lab, Binder) and this does nothing.\n"
-        "import sys\n"
-        "\n"
-        'if "google.colab" in sys.modules:\n'
-        f'    %pip install --quiet "rnnlib @ git+{url}"\n'
+        + _colab_install(url) +
         "\n"
         "from rnnlib.notebook import setup\n"
         "\n"

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..training import own_random_state
 from ..validation import check_int
 from . import delegation
 
@@ -97,12 +98,9 @@ def show(label: str, markdown: str, plain: str | None = None) -> None:
         print(f"{label}: {text}" if label else text)
 
 
-@contextmanager
-def seeded(seed: int) -> Iterator[None]:
+def seeded(seed: int):
     """Draw case data from torch's generator at ``seed`` without touching the learner's random state."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
+    return own_random_state(seed)
 
 
 def describe(**sizes) -> str:
