@@ -56,6 +56,23 @@ def own_random_state(seed: int | None = None) -> Iterator[None]:
             random.setstate(python_state)
 
 
+@contextmanager
+def flush_denormals() -> Iterator[None]:
+    """Inside the block, float32 numbers below ~1.2e-38 (subnormals) count as 0 on this thread's CPU.
+
+    A vanishing gradient in float32 drifts into that range, where x86 CPUs compute many times slower
+    (the gradient-flow lab's largest settings: ``benchmarks/results.md``). Anything down there is at least
+    30 orders of magnitude below the values it is added to, so a norm or a sum does not change; the
+    CPU's default (subnormals kept) is back when the block ends. A no-op where torch cannot set it.
+    """
+    supported = torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        if supported:
+            torch.set_flush_denormal(False)
+
+
 def set_threads(threads: int | None = None) -> int:
     """Use ``threads`` CPU threads (default 1, or ``RNNLIB_THREADS``).
 

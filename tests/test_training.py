@@ -195,3 +195,15 @@ def test_on_epoch_is_called_after_every_epoch_with_the_trained_model():
     assert history.epochs == 3
     with pytest.raises(ValueError, match="on_epoch"):
         fit(model, task.train, epochs=1, progress=False, on_epoch="not a function")
+
+
+def test_flush_denormals_only_inside_the_block():
+    from rnnlib.training import flush_denormals
+
+    tiny = torch.tensor([1e-40])  # a float32 subnormal
+    assert float(tiny * 1.0) > 0
+    with flush_denormals():
+        inside = float(tiny * 1.0)
+    assert float(tiny * 1.0) > 0  # the CPU's default is back
+    if torch.set_flush_denormal(False):  # True where the CPU honours the flag (x86 with SSE3)
+        assert inside == 0.0
