@@ -11,8 +11,15 @@ same canvas again costs a fraction of that. So each lab keeps one figure object 
   run, and a run that leaves it (the unclipped one, on its way to 10^35) is marked where it leaves.
 * :class:`GateFigure`: one heatmap per gate (GRU/LSTM) over the words of a sentence.
 
+Most of a render is text (tick labels, axis labels, titles), and most of it does not change when a
+control moves. So a live image is drawn in two layers: the *background* (axes, ticks, labels: every
+artist a figure does not list in :meth:`LabFigure.dynamic`) is rendered once and kept as pixels, and
+while its key (:meth:`LabFigure.background_key`: the figure's size and whatever moves its ticks, such
+as axis limits) stays the same, a new image restores those pixels and draws only the dynamic artists
+(lines, images, legends) over them: matplotlib's blitting, done on the Agg canvas without a GUI.
+
 The static PNG a notebook keeps for viewers without a kernel carries a title and the lab's readout
-as text, so it says what was drawn and what it measured. Layout is arithmetic in inches (fixed
+as text, so it says what was drawn and what it measured; it is always drawn whole. Layout is arithmetic in inches (fixed
 margins, the readout's height from its number of lines): nothing is measured by drawing twice.
 
 The figures are plain :class:`matplotlib.figure.Figure` objects on an Agg canvas, never registered
@@ -23,17 +30,20 @@ from __future__ import annotations
 
 import io
 import textwrap
+from collections.abc import Hashable
 
-import matplotlib.image
 import numpy as np
 import seaborn as sns
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 from matplotlib.transforms import ScaledTranslation
+from PIL import Image
 
 from . import plots
 from .architectures import arch_color
+from .limits import MAX_SENTENCE_WORDS
 
 #: resolution of the lab figures (pixels per inch)
 DPI = 100
@@ -50,11 +60,13 @@ _TITLE_IN, _LINE_IN, _CHAR_IN = 0.42, 0.17, 0.66 * _READOUT_PT / 72  # title ban
 class LabFigure:
     """A figure with margins fixed in inches and, for the static PNG, a title and a readout.
 
-    Subclasses create their axes and artists in ``__init__`` and change them in ``update``. The lab
-    calls :meth:`caption` with the title and readout lines, then :meth:`png`: the live image leaves
-    the caption out (the lab's readout widget shows it, and its text is most of the glyphs to draw);
-    ``png(captioned=True)`` is the static image a notebook keeps, with the title above the axes and
-    the readout below them.
+    Subclasses create their axes and artists in ``__init__`` and change them in ``update``, and name
+    the artists ``update`` changes in :meth:`dynamic` and what the rest depends on in
+    :meth:`background_key`. The lab calls :meth:`caption` with the title and readout lines, then
+    :meth:`png`: the live image leaves the caption out (the lab's readout widget shows it, and its text
+    is most of the glyphs to draw) and redraws only the dynamic artists over the kept background;
+    ``png(captioned=True)`` is the static image a notebook keeps, drawn whole, with the title above
+    the axes and the readout below them.
     """
 
     def __init__(self, width: float, plot_height: float, *, left: float = 0.9, right: float = 0.3,
@@ -68,6 +80,17 @@ class LabFigure:
                                          family="monospace", linespacing=1.35)
         self.width, self.plot_height = width, plot_height
         self.margins = dict(left=left, right=right, top=top, bottom=bottom)
+        self._background: tuple[Hashable, object] | None = None  # (key, the background's pixels)
+        self.background_draws = 0  # how many times the background was rendered (tests read it)
+
+    def dynamic(self) -> list[Artist]:
+        """The artists :meth:`update` changes, in drawing order: drawn over the kept background."""
+        return []
+
+    def background_key(self) -> Hashable:
+        """What the background (everything not in :meth:`dynamic`) depends on besides the figure's
+        size; by default every axes' limits, which place its ticks and tick labels."""
+        return tuple((ax.get_xlim(), ax.get_ylim()) for ax in self.fig.axes)
 
     def caption(self, title: str, lines: list[str]) -> None:
         """Set the title and the readout (plain text, wrapped to the figure's width)."""
@@ -91,11 +114,38 @@ class LabFigure:
         """Render the figure as PNG bytes (RGB: a figure has no transparency to keep)."""
         self._layout(captioned)
         with plots.themed():
-            self.canvas.draw()
+            if captioned:
+                self.render_whole()
+            else:
+                self.render_live()
         rgba = np.asarray(self.canvas.buffer_rgba())
         buffer = io.BytesIO()
-        matplotlib.image.imsave(buffer, rgba[..., :3], format="png", pil_kwargs=PNG_OPTIONS)
+        Image.fromarray(rgba[..., :3]).save(buffer, format="png", **PNG_OPTIONS)
         return buffer.getvalue()
+
+    def render_whole(self) -> None:
+        """Draw every artist in matplotlib's own order (the static image; the reference in tests)."""
+        for artist in self.dynamic():
+            artist.set_animated(False)
+        self.canvas.draw()
+        self._background = None  # it was drawn over: the next live image renders it again
+
+    def render_live(self) -> None:
+        """Restore the kept background (render it first if its key changed), then draw the dynamic
+        artists over it."""
+        dynamic = self.dynamic()
+        for artist in dynamic:
+            artist.set_animated(True)  # canvas.draw() leaves animated artists out
+        key = (tuple(self.fig.get_size_inches()), self.fig.dpi, self.background_key())
+        if self._background is None or self._background[0] != key:
+            self.canvas.draw()
+            self._background = (key, self.canvas.copy_from_bbox(self.fig.bbox))
+            self.background_draws += 1
+        else:
+            self.canvas.restore_region(self._background[1])
+        renderer = self.canvas.get_renderer()
+        for artist in dynamic:
+            artist.draw(renderer)
 
 
 def _positive(values) -> tuple[np.ndarray, np.ndarray]:
@@ -151,6 +201,9 @@ class GradFlowFigure(LabFigure):
             ax.set(xlabel="time step t (the deciding word is at t = 1, the loss is read at t = T)",
                    ylabel="‖∂L/∂h_t‖ (log scale)")
         _place_labels(self.fig)
+
+    def dynamic(self) -> list[Artist]:
+        return [self.faint, self.main, self.level, *_legends(self.ax)]
 
     def update(self, result, previous) -> None:
         """Draw ``result`` (a :class:`rnnlib.labs.GradFlowResult`) and ``previous`` (or ``None``) faint."""
@@ -214,6 +267,11 @@ class ClippingFigure(LabFigure):
                 _log_axis(ax)
                 ax.set(xlabel="optimiser step", ylabel=ylabel)
         _place_labels(self.fig)
+
+    def dynamic(self) -> list[Artist]:
+        return [*self.loss, *self.before, self.after, self.marks, self.max_norm, self.baseline,
+                *(line for run in self.diverged for line in run), *(mark for run in self.exits for mark in run),
+                *_legends(*self.axes)]
 
     def update(self, runs: list, baseline: float) -> None:
         """``runs``: ``[unclipped, clipped]`` :class:`rnnlib.labs.ClippingResult`; ``baseline``: the loss of
@@ -293,16 +351,21 @@ class ClippingFigure(LabFigure):
 
 
 class GateFigure(LabFigure):
-    """Heatmaps of the gates ``names`` (one panel each) over the words of one sentence; the figure keeps
-    its width whatever the sentence length (cells stretch), so no relayout is measured."""
+    """Heatmaps of the gates ``names`` (one panel each) over the words of one sentence.
 
-    def __init__(self, names: tuple[str, ...], hidden: int) -> None:
+    The figure keeps its size whatever the sentence (cells stretch; the bottom margin fits a label of
+    ``longest_word`` characters, the vocabulary's longest), so a new sentence redraws only the
+    heatmaps, the word axis and the colour bars whose scale follows the data.
+    """
+
+    def __init__(self, names: tuple[str, ...], hidden: int, longest_word: int = 12) -> None:
         panel = min(0.8 + 0.05 * hidden, 2.5)
-        super().__init__(9.0, panel * len(names), top=0.25, left=0.9, right=1.0, bottom=0.5,
+        words = 1.2 * _CHAR_IN * (len(f"{MAX_SENTENCE_WORDS}  ") + longest_word)  # the rotated labels' height
+        super().__init__(9.0, panel * len(names), top=0.25, left=0.9, right=1.0, bottom=0.55 + words,
                          nrows=len(names), sharex=True)
         self.fig.subplots_adjust(hspace=0.5)
         self.names, self.hidden = names, hidden
-        self.images, self.scales = [], []
+        self.images, self.scales, self.following = [], [], []
         units = max(1, -(-hidden // 4))  # at most 4 unit labels per panel
         with plots.themed():
             for ax, name in zip(self.axes, names, strict=True):
@@ -311,13 +374,26 @@ class GateFigure(LabFigure):
                 cmap = sns.color_palette(scale.pop("cmap"), as_cmap=True)
                 image = ax.imshow(np.zeros((hidden, 1)), aspect="auto", interpolation="nearest", cmap=cmap,
                                   origin="upper", **scale)
-                self.fig.colorbar(image, ax=ax, label=label, pad=0.01, fraction=0.04)
+                bar = self.fig.colorbar(image, ax=ax, label=label, pad=0.01, fraction=0.04)
+                if center is not None:  # its scale follows the data: redrawn with the heatmaps
+                    self.following.append(bar.ax)
                 self.images.append(image)
                 self.scales.append(center)
                 ax.set(ylabel="hidden unit", title=title)
                 ax.set_yticks(range(0, hidden, units))
                 ax.grid(False)
         _place_labels(self.fig)
+        bottom = self.axes[-1]
+        bottom.xaxis.set_label_coords(0.5, 0.0, transform=bottom.transAxes + ScaledTranslation(
+            0, -0.15 - words, self.fig.dpi_scale_trans))
+
+    def dynamic(self) -> list[Artist]:
+        # the spines too: drawn after the heatmaps, which would otherwise cover half their width
+        return [*self.images, *(ax.xaxis for ax in self.axes), *(spine for ax in self.axes
+                for spine in ax.spines.values()), *self.following]
+
+    def background_key(self) -> Hashable:
+        return tuple(ax.get_ylim() for ax in self.axes)  # the word axis and the following bars are dynamic
 
     def update(self, gates: dict[str, np.ndarray], tokens: list[str]) -> None:
         """``gates``: name → ``(time, hidden)``; ``tokens``: one word per step."""
@@ -335,10 +411,11 @@ class GateFigure(LabFigure):
             bottom = self.axes[-1]
             bottom.set_xticks(range(time), labels, rotation=90)
             bottom.set_xlabel("time step t (token)")
-        words = _CHAR_IN * 1.15 * max(len(label) for label in labels)  # the rotated labels' height
-        bottom.xaxis.set_label_coords(0.5, 0.0, transform=bottom.transAxes + ScaledTranslation(
-            0, -0.15 - words, self.fig.dpi_scale_trans))
-        self.margins["bottom"] = 0.55 + words
+
+
+def _legends(*axes) -> list[Artist]:
+    """The legends of ``axes`` (each made anew by ``ax.legend`` in an update)."""
+    return [legend for ax in axes if (legend := ax.get_legend()) is not None]
 
 
 def legend_labels(fig: Figure) -> list[str]:

@@ -425,6 +425,11 @@ def _sentiment() -> Task:
     return _SENTIMENT.get("sentiment", sentiment_task)
 
 
+def gate_vocabulary() -> list[str]:
+    """Every token the gate lab's model knows, ``<pad>`` and ``<unk>`` included."""
+    return list(_sentiment().vocab.itos)
+
+
 def sentence_tokens(sentence: str) -> list[str]:
     """Lower-case words of ``sentence``, punctuation dropped; ValueError if none or too many."""
     if not isinstance(sentence, str):
@@ -499,6 +504,7 @@ __all__ = [
     "GradFlowResult",
     "clear_caches",
     "clipping_run",
+    "gate_vocabulary",
     "sentence_gates",
     "grad_flow",
     "long_range_probe",

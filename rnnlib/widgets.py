@@ -594,7 +594,8 @@ class GateLab(Lab):
     def draw(self, result: labs.GateTraceResult) -> GateFigure:
         names, hidden = labs.SHOWN_GATES[result.settings["arch"]], result.settings["hidden_dim"]
         if (names, hidden) not in self.figures:
-            self.figures[names, hidden] = GateFigure(names, hidden)
+            longest = max(map(len, labs.gate_vocabulary()))  # every word a sentence may show
+            self.figures[names, hidden] = GateFigure(names, hidden, longest)
         figure = self.figures[names, hidden]
         figure.update(result.gates, result.tokens)
         return figure

@@ -299,3 +299,56 @@ def test_a_lab_that_trains_draws_a_burst_of_key_presses_once():
 
     asyncio.run(press_arrow_keys())
     assert lab.redraws == 2 and next(iter(lab.result.values())).settings["spectral_radius"] == 1.8
+
+
+# --- live images: the kept background plus the dynamic artists --------------------------------------
+
+
+def _pixels(figure, live: bool):
+    """RGB pixels of ``figure`` rendered live (blitted) or whole, without caption."""
+    import numpy as np
+
+    from rnnlib import plots
+
+    figure._layout(False)
+    with plots.themed():
+        (figure.render_live if live else figure.render_whole)()
+    return np.asarray(figure.canvas.buffer_rgba())[..., :3].astype(int)
+
+
+@pytest.mark.parametrize("make, control, value", [
+    (lambda: widgets.gradient_flow_lab(**SMALL), "hidden", 12),
+    (lambda: widgets.clipping_lab(steps=20), "max_norm", 10.0),
+    (lambda: widgets.gate_lab(), "sentence", labs.EXAMPLE_SENTENCES[4]),
+])
+def test_a_live_image_is_the_whole_figure_drawn_over_the_kept_background(make, control, value):
+    lab = make()
+    getattr(lab, control).value = value  # a second image: over the background the first one kept
+    figure = lab._figure
+    live, whole = _pixels(figure, True), _pixels(figure, False)
+    assert live.shape == whole.shape
+    # only where a dynamic artist crosses a spine or tick the drawing order differs: a few pixels
+    differing = (abs(live - whole).max(-1) > 8).mean()
+    assert differing < 1e-3, f"{differing:.2%} of the pixels differ from the whole figure"
+
+
+def test_the_background_is_rendered_again_only_when_its_key_changes():
+    lab = widgets.gradient_flow_lab(**SMALL)
+    figure = lab._figure
+    drawn = figure.background_draws
+    lab.hidden.value = 12  # same axes: the kept background serves
+    assert figure.background_draws == drawn
+    lab.seq_len.value = 30  # a longer time axis moves the ticks: a new background
+    assert figure.background_draws == drawn + 1
+    lab.static_png()  # the static image is drawn whole, over the kept pixels
+    lab.hidden.value = 16
+    assert figure.background_draws == drawn + 2
+
+
+def test_the_gate_figure_keeps_its_size_for_any_sentence():
+    lab = widgets.gate_lab()
+    sizes = set()
+    for sentence in ("the movie was great", " ".join(["disappointing"] * labs.MAX_SENTENCE_WORDS)):
+        lab.sentence.value = sentence
+        sizes.add(tuple(lab._figure.fig.get_size_inches()))
+    assert len(sizes) == 1
