@@ -128,7 +128,7 @@ def radius_decay(radii: Sequence[float], *, seq_len: int = 100, hidden_dim: int 
 def clipping_trials(max_norms: Sequence[float | None] = (None, 1.0, 5.0), seeds: Sequence[int] = (0, 1, 2),
                     *, steps: int = 100, **settings) -> dict[float | None, list[labs.ClippingResult]]:
     """:func:`rnnlib.labs.clipping_run` for every ``max_norm`` (``None``: no clipping) and seed: an
-    exploding tanh RNN (spectral radius 2, SGD) on the adding problem. ``{max_norm: [result per seed]}``."""
+    exploding tanh RNN (spectral radius 2.5, SGD) on the adding problem. ``{max_norm: [result per seed]}``."""
     if not max_norms or not seeds:
         raise ValueError("max_norms and seeds must each hold at least one value")
     return {max_norm: [labs.clipping_run(max_norm, steps=steps, seed=seed, **settings) for seed in seeds]

@@ -266,9 +266,19 @@ def adding_problem(n: int, length: int, seed: int = 0) -> SequenceDataset:
 
     Always predicting 1.0 gives MSE 1/6 ≈ 0.167 (the variance of a sum of two uniforms): the baseline.
     """
+    seed = check_int("seed", seed, low=SEED_RANGE[0], high=SEED_RANGE[1])
+    return draw_adding(torch.Generator().manual_seed(seed), n, length)
+
+
+def draw_adding(generator: torch.Generator, n: int, length: int) -> SequenceDataset:
+    """:func:`adding_problem`'s ``n`` sequences drawn from ``generator``, which moves on: drawing batch
+    after batch from one generator gives a stream whose first k batches never depend on how many
+    follow (a short run sees the start of a longer one's data)."""
+    if not isinstance(generator, torch.Generator):
+        raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     n = check_int("n", n, low=1)
     length = check_int("length", length, low=ADDING_LENGTH_RANGE[0], high=ADDING_LENGTH_RANGE[1])
-    g = torch.Generator().manual_seed(check_int("seed", seed, low=SEED_RANGE[0], high=SEED_RANGE[1]))
+    g = generator
     values = torch.rand(n, length, generator=g)
     half = length // 2
     first = torch.randint(0, half, (n,), generator=g)

@@ -273,12 +273,13 @@ class ClippingFigure(LabFigure):
                 *(line for run in self.diverged for line in run), *(mark for run in self.exits for mark in run),
                 *_legends(*self.axes)]
 
-    def update(self, runs: list, baseline: float) -> None:
+    def update(self, runs: list, baseline: float, steps: int | None = None) -> None:
         """``runs``: ``[unclipped, clipped]`` :class:`rnnlib.labs.ClippingResult`; ``baseline``: the loss of
-        always predicting the mean target (drawn as a line: a run learns only below it)."""
+        always predicting the mean target (drawn as a line: a run learns only below it); ``steps``: the
+        length of the step axis (``None``: the runs'; runs still training are drawn on the whole axis)."""
         palette = plots.colors(range(2))
         clipped = runs[-1]
-        steps = max(max(r.history.steps, r.diverged_at or 0) for r in runs)
+        steps = max([steps or 0] + [max(r.history.steps, r.diverged_at or 0) for r in runs])
         with plots.themed():
             loss_top = self._cap(self.ax_loss, clipped.history.step_loss, [baseline],
                                  [r.history.step_loss for r in runs])

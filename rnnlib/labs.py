@@ -29,7 +29,7 @@ import torch
 
 from . import diagnostics
 from .architectures import display_name
-from .data import SequenceDataset, Task, adding_problem, long_range_task, sentiment_task
+from .data import SequenceDataset, Task, draw_adding, long_range_task, sentiment_task
 from .device import current_device, model_device
 from .limits import (
     BATCH_RANGE,
@@ -46,7 +46,16 @@ from .limits import (
     TRAIN_STEPS_RANGE,
 )
 from .models import ARCHITECTURES, RecurrentClassifier, build_model
-from .training import History, TrainingDiverged, evaluate, fit, flush_denormals, loss_and_metric, own_random_state
+from .training import (
+    History,
+    TrainingDiverged,
+    divergence_advice,
+    evaluate,
+    fit,
+    flush_denormals,
+    loss_and_metric,
+    own_random_state,
+)
 from .validation import check_choice, check_float, check_int
 
 # ---- bounds of every argument: defined in rnnlib.limits (the widgets' slider ranges read them too) --
@@ -351,7 +360,7 @@ class ClippingResult:
 def clipping_run(
     max_norm: float | None = None,
     *,
-    spectral_radius: float = 2.0,
+    spectral_radius: float = 2.5,
     lr: float = 0.05,
     steps: int = 100,
     seed: int = 0,
@@ -362,14 +371,17 @@ def clipping_run(
     """Train a tanh RNN with plain SGD on the adding problem for ``steps`` steps, recording per step
     the loss and the global gradient norm before and after clipping at ``max_norm`` (``None``: off).
 
-    With W_hh at spectral radius 2 the gradient explodes: without clipping the loss becomes infinite
+    With W_hh at spectral radius 2.5 the gradient explodes: without clipping the loss becomes infinite
     within a few dozen steps (the run stops there and returns what it measured, with the advice);
     with ``max_norm=1`` every update is at most ``lr`` long and the run stays finite. SGD, not Adam:
     Adam divides by the gradient's running scale, which hides the explosion clipping is about.
     Whether it *learned* is :attr:`ClippingResult.learned`: its final loss below the baseline
     :data:`ADDING_BASELINE_MSE`.
 
-    Runs are cached per argument set (the clipping lab asks again for a setting a learner returns to).
+    Step k trains on the k-th batch of one stream seeded by ``seed``, so a run of fewer steps is the
+    start of a run of more: runs are cached per setting *without* ``steps``, a shorter run is read from
+    a longer one and a longer run continues a shorter one (plain SGD keeps no state besides the
+    weights), with the same numbers as a fresh run.
     """
     max_norm = _check_optional("max_norm", max_norm, MAX_NORM_RANGE)
     spectral_radius = check_float("spectral_radius", spectral_radius, low=SPECTRAL_RADIUS_RANGE[0],
@@ -380,24 +392,58 @@ def clipping_run(
     seq_len = check_int("seq_len", seq_len, low=SEQ_LEN_RANGE[0], high=SEQ_LEN_RANGE[1])
     hidden_dim = check_int("hidden_dim", hidden_dim, low=HIDDEN_RANGE[0], high=HIDDEN_RANGE[1])
     batch_size = check_int("batch_size", batch_size, low=BATCH_RANGE[0], high=BATCH_RANGE[1])
-    settings = dict(max_norm=max_norm, spectral_radius=spectral_radius, lr=lr, steps=steps, seed=seed,
-                    seq_len=seq_len, hidden_dim=hidden_dim, batch_size=batch_size)
-    # a copy: a learner editing a result changes nothing the cache returns next
-    return copy.deepcopy(_CLIPPING_RUNS.get(tuple(settings.values()), lambda: _clipping_run(settings)))
+    settings = dict(max_norm=max_norm, spectral_radius=spectral_radius, lr=lr, seed=seed, seq_len=seq_len,
+                    hidden_dim=hidden_dim, batch_size=batch_size)
+    key = (*settings.values(), str(current_device()))
+    run = _CLIPPING_RUNS.get(key, lambda: _ClippingProgress(settings))
+    run.advance(steps)
+    return run.result(steps)
 
 
-def _clipping_run(settings: dict) -> ClippingResult:
-    """One :func:`clipping_run`, uncached, on checked ``settings``."""
-    s = settings
-    data = adding_problem(s["steps"] * s["batch_size"], s["seq_len"], s["seed"])  # one pass = `steps` batches
-    model = _seeded_model(s["seed"], arch="rnn", input_dim=2, output_dim=1, hidden_dim=s["hidden_dim"],
-                          spectral_radius=s["spectral_radius"])
-    try:
-        history = fit(model, data, epochs=1, lr=s["lr"], max_norm=s["max_norm"], batch_size=s["batch_size"],
-                      optimizer="sgd", seed=s["seed"], record_steps=True, progress=False)
-    except TrainingDiverged as error:
-        return ClippingResult(error.history, error.history.steps + 1, str(error), settings)
-    return ClippingResult(history, None, None, settings)
+class _ClippingProgress:
+    """One clipping run as far as it has been trained: its model after the steps recorded, the stream
+    its batches come from (positioned at the next batch), and how it diverged if it did."""
+
+    def __init__(self, settings: dict) -> None:
+        s = self.settings = settings
+        self.model = _seeded_model(s["seed"], arch="rnn", input_dim=2, output_dim=1, hidden_dim=s["hidden_dim"],
+                                   spectral_radius=s["spectral_radius"])
+        self.stream = torch.Generator().manual_seed(s["seed"])
+        self.records = History(metric="mse", max_norm=s["max_norm"])
+        self.diverged_at: int | None = None
+        self.message: str | None = None
+
+    def advance(self, steps: int) -> None:
+        """Train until ``steps`` steps are recorded or the run has diverged."""
+        s, done = self.settings, self.records.steps
+        if self.diverged_at is not None or done >= steps:
+            return
+        # batch by batch from the one stream: batch k never depends on how many steps are asked for
+        batches = [draw_adding(self.stream, s["batch_size"], s["seq_len"]) for _ in range(steps - done)]
+        try:
+            more = fit(self.model, [(batch.x, batch.y) for batch in batches], epochs=1, lr=s["lr"],
+                       max_norm=s["max_norm"], optimizer="sgd", seed=s["seed"], record_steps=True,
+                       progress=False)
+        except TrainingDiverged as error:
+            more = error.history
+            self.diverged_at = done + more.steps + 1
+            self.message = divergence_advice(self.diverged_at - 1, error.loss, error.grad_norm, s["lr"],
+                                             s["max_norm"])
+        for name in ("step_loss", "step_grad_norm", "step_grad_norm_clipped"):
+            getattr(self.records, name).extend(getattr(more, name))
+
+    def result(self, steps: int) -> ClippingResult:
+        """The first ``steps`` steps (all of them, up to where it blew up, if it diverged by then)."""
+        diverged = self.diverged_at is not None and self.diverged_at <= steps
+        shown = self.records.steps if diverged else steps
+        history = History(metric="mse", max_norm=self.records.max_norm)
+        for name in ("step_loss", "step_grad_norm", "step_grad_norm_clipped"):
+            setattr(history, name, getattr(self.records, name)[:shown])  # copies: the cache stays as it is
+        if not diverged:  # a finished run's one epoch, as fit reports it
+            history.train_loss = history.train_metric = [float(np.mean(history.step_loss))]
+            history.grad_norm = [float(np.mean(history.step_grad_norm))]
+        return ClippingResult(history, self.diverged_at if diverged else None, self.message if diverged else None,
+                              self.settings | {"steps": steps})
 
 
 # ---- gates --------------------------------------------------------------------------------------

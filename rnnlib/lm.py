@@ -31,7 +31,7 @@ from .architectures import ARCHITECTURES
 from .limits import MAX_LAYERS, MAX_LM_CHUNK, MAX_LM_STEPS, MAX_LR, MAX_WIDTH, SEED_RANGE
 from .models import _TORCH_LAYERS
 from .progress import progress_bar
-from .training import TrainingDiverged, _advice, own_random_state
+from .training import TrainingDiverged, divergence_advice, own_random_state
 from .validation import check_choice, check_float, check_int
 
 CORPORA = ("python", "brackets")
@@ -516,7 +516,8 @@ def fit_lm(
             norm = float(nn.utils.clip_grad_norm_(params, clip_to))
             if not (math.isfinite(loss.item()) and math.isfinite(norm)):
                 bar.close()
-                raise TrainingDiverged(_advice(0, step - 1, loss.item(), norm, lr, max_norm), history)
+                raise TrainingDiverged(divergence_advice(step - 1, loss.item(), norm, lr, max_norm), history,
+                                       loss=loss.item(), grad_norm=norm)
             opt.step()
             losses.append(loss.item())
             history.step_grad_norm.append(norm)

@@ -90,12 +90,15 @@ class TrainingDiverged(RuntimeError):
     """The loss or the gradient became NaN or infinite; the message says what to try.
 
     ``history``: the :class:`History` measured up to the step that failed (its per-step records are
-    all finite), so a plot can show the run up to where it blew up.
+    all finite), so a plot can show the run up to where it blew up; ``loss`` and ``grad_norm``: what
+    that step measured (``None`` where the raiser did not say).
     """
 
-    def __init__(self, message: str, history: History | None = None) -> None:
+    def __init__(self, message: str, history: History | None = None, *, loss: float | None = None,
+                 grad_norm: float | None = None) -> None:
         super().__init__(message)
         self.history = history
+        self.loss, self.grad_norm = loss, grad_norm
 
 
 @dataclass
@@ -312,7 +315,8 @@ def fit(
                 norm = float(nn.utils.clip_grad_norm_(params, clip_to))
                 loss_value = loss.item()
                 if not (np.isfinite(loss_value) and np.isfinite(norm)):
-                    raise TrainingDiverged(_advice(epoch, step, loss_value, norm, lr, max_norm), history)
+                    raise TrainingDiverged(divergence_advice(step, loss_value, norm, lr, max_norm, epoch=epoch),
+                                           history, loss=loss_value, grad_norm=norm)
                 opt.step()
                 step += 1
                 total_loss += loss_value * len(y)
@@ -343,7 +347,10 @@ def fit(
         return history
 
 
-def _advice(epoch: int, step: int, loss: float, norm: float, lr: float, max_norm) -> str:
+def divergence_advice(step: int, loss: float, norm: float, lr: float, max_norm: float | None, *,
+                      epoch: int = 0) -> str:
+    """What to try when the 0-based ``step`` of ``epoch`` gave a loss or gradient norm that is no
+    longer finite (the message of :class:`TrainingDiverged`)."""
     clip = (
         "turn on gradient clipping (max_norm=1.0)"
         if max_norm is None

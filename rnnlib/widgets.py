@@ -31,7 +31,9 @@ How they behave everywhere (JupyterLab, Colab, VS Code, Voilà, nbval):
 
 Reading a lab from code (exercises, notebook cells): ``lab.settings()`` is the dict of arguments its
 controls hold now, ``lab.result`` the result drawn last (``lab.last_result``, the same object),
-``lab.seconds`` how long the last redraw took (``{"data": …, "rendered": …}``).
+``lab.seconds`` how long the last redraw took (``{"data": …, "first image": …, "rendered": …}``: seconds
+computing, to its first image and to the image drawn last; a lab drawing partial results first, the
+clipping lab, shows its first image before the run is complete).
 
 Writing a new lab: subclass :class:`Lab` (its docstring lists the hooks).
 
@@ -157,7 +159,7 @@ class Lab:
       a browser test reads in ``_span(css, text)``. A LabFigure carries the same lines as plain text.
 
     What the lab offers to code: :meth:`settings`, :attr:`result` (``last_result``), :attr:`png` (the
-    figure drawn last), :attr:`seconds` (``{"data": s, "rendered": s}`` of the last redraw),
+    figure drawn last), :attr:`seconds` (``{"data": s, "first image": s, "rendered": s}`` of the last redraw),
     :attr:`redraws` (how many figures were drawn), :meth:`update`, :attr:`widget` (the box to display).
     """
 
@@ -172,6 +174,7 @@ class Lab:
         self.png: bytes | None = None
         self.redraws = 0  # how many figures were drawn (tests check that stale requests draw nothing)
         self.seconds: dict[str, float] = {}
+        self._redraw: dict = {}  # the redraw under way: when it began, seconds computing, its first image
         self._figure: LabFigure | None = None  # the LabFigure drawn last, for the static PNG
         self._generation = 0
         self._pending: asyncio.TimerHandle | None = None
@@ -221,8 +224,36 @@ class Lab:
     def _run(self, generation: int) -> None:
         if generation != self._generation:
             return  # a newer request superseded this one
+        loop = _running_loop()
+        if loop is None:
+            self._failing_loudly(self.update)
+            return
+        self._redraw = {"start": time.perf_counter(), "data": 0.0, "first image": None}
+        self._next_stage(loop, generation, iter(self.stages()))
+
+    def _next_stage(self, loop: asyncio.AbstractEventLoop, generation: int, stages) -> None:
+        """Compute and draw the next stage of a scheduled redraw, then give the event loop a turn
+        (a newer change can arrive) before the one after; a superseded redraw stops here."""
+        if generation != self._generation:
+            stages.close()
+            return
+        begun = time.perf_counter()
         try:
-            self.update()
+            result = self._failing_loudly(lambda: next(stages))
+        except StopIteration:
+            return
+        except (ValueError, TrainingDiverged) as error:
+            self.readout.value = _span("rnnlib-error", f"⚠ {error}")
+            return
+        self._redraw["data"] += time.perf_counter() - begun
+        self._failing_loudly(lambda: self._show(result))
+        loop.call_soon(self._next_stage, loop, generation, stages)
+
+    def _failing_loudly(self, work):
+        try:
+            return work()
+        except (StopIteration, ValueError, TrainingDiverged):
+            raise
         except Exception as error:
             # a scheduled redraw runs after the slider's message was handled, so JupyterLab would send
             # the traceback to its log console: say it in the lab itself, then let it propagate
@@ -232,18 +263,24 @@ class Lab:
     # -- drawing -----------------------------------------------------------------------------------
     def update(self):
         """Compute and draw with the current control values now, superseding any pending request;
-        returns the result (``None`` and a message in the readout if a value is invalid)."""
+        returns the result (``None`` and a message in the readout if a value is invalid). Only the
+        last of :meth:`stages` is drawn."""
         self._generation += 1
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
         start = time.perf_counter()
         try:
-            result = self.compute()
+            *_, result = self.stages(partial=False)
         except (ValueError, TrainingDiverged) as error:
             self.readout.value = _span("rnnlib-error", f"⚠ {error}")
             return None
-        data = time.perf_counter() - start
+        self._redraw = {"start": start, "data": time.perf_counter() - start, "first image": None}
+        self._show(result)
+        return result
+
+    def _show(self, result) -> None:
+        """Draw ``result`` and its readout; time it into :attr:`seconds` (the redraw under way)."""
         readout = self.describe(result)
         self.png = self._render(self.draw(result), readout)
         self.output.outputs = ({
@@ -254,8 +291,11 @@ class Lab:
         self.last_result = result
         self.redraws += 1
         self.readout.value = readout
-        self.seconds = {"data": data, "rendered": time.perf_counter() - start}
-        return result
+        redraw = self._redraw
+        rendered = time.perf_counter() - redraw["start"]
+        if redraw["first image"] is None:
+            redraw["first image"] = rendered
+        self.seconds = {"data": redraw["data"], "first image": redraw["first image"], "rendered": rendered}
 
     def _render(self, fig: LabFigure | Figure, readout: str) -> bytes:
         if isinstance(fig, LabFigure):
@@ -287,6 +327,14 @@ class Lab:
 
     def compute(self):
         raise NotImplementedError
+
+    def stages(self, partial: bool = True):
+        """The results to draw for the current settings, the last one final: by default
+        :meth:`compute` alone. A lab whose data takes long yields partial results first when
+        ``partial`` (the clipping lab: its runs some steps in), so the figure starts to change at once.
+        A redraw scheduled on an event loop draws each stage and gives the loop a turn between two, so
+        a newer change stops the rest; :meth:`update` asks for the final result alone."""
+        yield self.compute()
 
     def draw(self, result) -> LabFigure | Figure:
         raise NotImplementedError
@@ -476,8 +524,10 @@ class ClippingLab(Lab):
     name = "clipping lab"
     title = "Clipping lab: SGD with and without clipping (learning = loss below the baseline)"
     css = "rnnlib-clipping-lab"
+    #: while the runs train, the figure shows them again after about this many seconds of training
+    PARTIAL_EVERY_S = 0.15
 
-    def __init__(self, max_norm: float = 1.0, *, spectral_radius: float = 2.0, lr: float = 0.05,
+    def __init__(self, max_norm: float = 1.0, *, spectral_radius: float = 2.5, lr: float = 0.05,
                  steps: int = 100, seed: int = 0) -> None:
         super().__init__()
         self.max_norm = _with_class(widgets.FloatLogSlider(
@@ -507,22 +557,40 @@ class ClippingLab(Lab):
         return dict(spectral_radius=self.radius.value, lr=self.lr.value, steps=self.steps.value,
                     seed=self.seed.value)
 
-    def compute(self) -> dict[str, labs.ClippingResult]:
-        # both runs are cached per setting (rnnlib.labs): moving max_norm reruns only the clipped one,
-        # fewer steps reruns neither (a shorter run is the start of the longer one)
-        settings = self.settings()
+    def compute(self, steps: int | None = None) -> dict[str, labs.ClippingResult]:
+        """Both runs at the current settings (their first ``steps`` steps: ``None``, all of them).
+
+        Runs are cached per setting without the number of steps (:func:`rnnlib.labs.clipping_run`):
+        moving max_norm trains only the clipped run, fewer steps trains nothing (a shorter run is the
+        start of the longer one) and more steps continue where the runs stopped."""
+        settings = self.settings() | ({} if steps is None else {"steps": steps})
         runs = (labs.clipping_run(None, **settings), labs.clipping_run(self.max_norm.value, **settings))
         return {run.label: run for run in runs}
 
+    def stages(self, partial: bool = True):
+        """With ``partial``, the runs as they train, :data:`PARTIAL_EVERY_S` of training apart, then
+        complete: the figure grows along the step axis instead of waiting for the last step."""
+        total, chunk = self.steps.value, limits.CLIP_STEPS_RANGE[0]
+        since = time.perf_counter()
+        for steps in range(chunk, total if partial else chunk, chunk):
+            partial = self.compute(steps)  # a cached run answers at once: then nothing is shown early
+            if time.perf_counter() - since >= self.PARTIAL_EVERY_S:
+                yield partial
+                since = time.perf_counter()
+        yield self.compute()
+
     def draw(self, result: dict[str, labs.ClippingResult]) -> ClippingFigure:
-        self.figure.update(list(result.values()), labs.ADDING_BASELINE_MSE)
+        self.figure.update(list(result.values()), labs.ADDING_BASELINE_MSE, steps=self.steps.value)
         return self.figure
 
     def describe(self, result: dict[str, labs.ClippingResult]) -> str:
         s = next(iter(result.values())).settings
         lines = [_span("rnnlib-setting", f"tanh RNN, H={s['hidden_dim']}, adding problem T={s['seq_len']}, "
                                          f"ρ(W_hh)={s['spectral_radius']:g}, SGD lr={s['lr']:.3g}, "
-                                         f"{s['steps']} steps, seed {s['seed']}")]
+                                         f"{self.steps.value} steps, seed {s['seed']}")]
+        if s["steps"] < self.steps.value:
+            lines.append(_span("rnnlib-busy", f"⏳ training: step {s['steps']} of {self.steps.value} (the lines grow "
+                                              f"as the runs train)"))
         baseline = labs.ADDING_BASELINE_MSE
         for label, run in result.items():
             h = run.history

@@ -132,7 +132,7 @@ def test_grad_flow_rejects_bad_arguments_by_name(kwargs, name):
 
 
 def test_clipping_run_without_clipping_explodes_and_says_what_to_do():
-    run = labs.clipping_run(None, spectral_radius=2.0)
+    run = labs.clipping_run(None, spectral_radius=2.5)
     assert run.diverged and run.diverged_at == run.history.steps + 1
     assert run.history.steps >= 5  # it ran a while before blowing up: the plot shows the climb
     assert "clipping" in run.message and "diverged" in run.message
@@ -142,7 +142,7 @@ def test_clipping_run_without_clipping_explodes_and_says_what_to_do():
 
 
 def test_clipping_run_with_clipping_stays_finite_and_caps_every_update():
-    run = labs.clipping_run(1.0, spectral_radius=2.0)
+    run = labs.clipping_run(1.0, spectral_radius=2.5)
     assert not run.diverged and run.message is None
     assert run.history.steps == run.settings["steps"] == 100
     assert np.all(np.isfinite(run.history.step_loss))
@@ -213,3 +213,33 @@ def test_clipping_runs_are_cached_per_setting_and_judged_on_learning(monkeypatch
     assert again.learned == (again.final_loss < labs.ADDING_BASELINE_MSE)
     exploded = labs.clipping_run(None)
     assert exploded.diverged and not exploded.learned  # a diverged run never counts as learning
+
+
+def test_a_shorter_clipping_run_is_the_start_of_a_longer_one_and_a_longer_one_continues_it(monkeypatch):
+    small = dict(seq_len=8, hidden_dim=8, batch_size=4)
+    labs.clear_caches()
+    fresh = labs.clipping_run(1.0, steps=60, **small)
+    labs.clear_caches()
+    trained = []
+    monkeypatch.setattr(labs, "fit", lambda *args, **kwargs: trained.append(len(args[1])) or fit(*args, **kwargs))
+    first = labs.clipping_run(1.0, steps=20, **small)
+    longer = labs.clipping_run(1.0, steps=60, **small)  # continues the 20 steps
+    shorter = labs.clipping_run(1.0, steps=30, **small)  # read from the 60
+    assert trained == [20, 40]  # batches per fit call: the extension trains only the new steps
+    assert longer.history.step_loss == fresh.history.step_loss  # the same numbers as a fresh run
+    assert first.history.step_loss == fresh.history.step_loss[:20]
+    assert shorter.history.step_grad_norm == fresh.history.step_grad_norm[:30]
+    assert shorter.history.steps == shorter.settings["steps"] == 30
+    assert shorter.history.train_loss == [pytest.approx(np.mean(fresh.history.step_loss[:30]))]
+
+
+def test_a_run_that_diverges_while_continuing_says_the_step_it_diverged_at():
+    labs.clear_caches()
+    whole = labs.clipping_run(None, steps=100)
+    labs.clear_caches()
+    labs.clipping_run(None, steps=10)  # finite so far
+    continued = labs.clipping_run(None, steps=100)
+    assert whole.diverged and continued.diverged_at == whole.diverged_at > 10
+    assert continued.message == whole.message and f"step {whole.diverged_at}:" in whole.message
+    early = labs.clipping_run(None, steps=10)  # before it blew up: finite, no advice
+    assert not early.diverged and early.message is None and early.history.steps == 10

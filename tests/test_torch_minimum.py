@@ -89,6 +89,7 @@ MINIMUM_API = frozenset({
     "torch.random.fork_rng",
     "torch.randperm",
     "torch.relu",
+    "torch.set_flush_denormal",
     "torch.set_num_threads",
     "torch.sigmoid",
     "torch.softmax",

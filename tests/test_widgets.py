@@ -284,7 +284,8 @@ def test_code_reads_a_lab_s_settings_and_result():
     lab = widgets.gradient_flow_lab(arch="lstm", forget_bias=2.0, **SMALL)
     assert lab.result is lab.last_result
     assert lab.settings()["forget_bias"] == 2.0 == lab.result.settings["forget_bias"]
-    assert set(lab.seconds) == {"data", "rendered"} and lab.seconds["rendered"] >= lab.seconds["data"] > 0
+    assert set(lab.seconds) == {"data", "first image", "rendered"}
+    assert lab.seconds["rendered"] == lab.seconds["first image"] >= lab.seconds["data"] > 0  # one image
     assert widgets.plain_text("a<sub>1</sub> &lt; <span class='x'>b</span><br>c") == ["a_1 < b", "c"]
 
 
@@ -292,13 +293,13 @@ def test_a_lab_that_trains_draws_a_burst_of_key_presses_once():
     lab = widgets.clipping_lab(steps=10)  # no live sliders: every change waits for a quiet moment
 
     async def press_arrow_keys():
-        for radius in (1.95, 1.9, 1.85, 1.8):  # four presses, 30 ms apart: each would train two runs
+        for radius in (2.45, 2.4, 2.35, 2.3):  # four presses, 30 ms apart: each would train two runs
             lab.radius.value = radius
             await asyncio.sleep(0.03)
         await asyncio.sleep(widgets.DEBOUNCE_S * 4)
 
     asyncio.run(press_arrow_keys())
-    assert lab.redraws == 2 and next(iter(lab.result.values())).settings["spectral_radius"] == 1.8
+    assert lab.redraws == 2 and next(iter(lab.result.values())).settings["spectral_radius"] == 2.3
 
 
 # --- live images: the kept background plus the dynamic artists --------------------------------------
@@ -352,3 +353,49 @@ def test_the_gate_figure_keeps_its_size_for_any_sentence():
         lab.sentence.value = sentence
         sizes.add(tuple(lab._figure.fig.get_size_inches()))
     assert len(sizes) == 1
+
+
+def test_a_scheduled_clipping_redraw_shows_the_runs_as_they_train(monkeypatch):
+    lab = widgets.clipping_lab(steps=60)
+    monkeypatch.setattr(widgets.ClippingLab, "PARTIAL_EVERY_S", 0.0)  # a partial figure after every chunk
+    monkeypatch.setattr(widgets, "DEBOUNCE_S", 0.0)
+    readouts = []
+    lab.readout.observe(lambda change: readouts.append(change["new"]), names="value")
+
+    async def change():
+        lab.radius.value = 1.5
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if lab.redraws > 1 and lab.result["no clipping"].settings["steps"] == 60:
+                break
+
+    asyncio.run(change())
+    steps = [re.search(r"training: step (\d+) of 60", text) for text in readouts]
+    partial = [int(found.group(1)) for found in steps if found]
+    assert partial == [10, 20, 30, 40, 50]  # the lines grew, 10 steps at a time
+    assert lab.redraws == 1 + 6 and lab.seconds["first image"] < lab.seconds["rendered"]
+    assert "training: step" not in lab.readout.value  # the last image is the complete run
+    assert lab.result["clip at max_norm=1"].history.step_loss == labs.clipping_run(
+        1.0, spectral_radius=1.5, steps=60).history.step_loss
+
+
+def test_a_newer_change_stops_a_scheduled_redraw_between_two_stages(monkeypatch):
+    lab = widgets.clipping_lab(steps=60)
+    monkeypatch.setattr(widgets.ClippingLab, "PARTIAL_EVERY_S", 0.0)
+    monkeypatch.setattr(widgets, "DEBOUNCE_S", 0.0)
+    drawn = []
+    monkeypatch.setattr(lab, "draw", lambda result, draw=lab.draw: drawn.append(
+        next(iter(result.values())).settings["spectral_radius"]) or draw(result))
+
+    async def change_twice():
+        lab.radius.value = 1.5
+        while not drawn:  # the first partial figure of ρ = 1.5 is on screen
+            await asyncio.sleep(0.001)
+        lab.radius.value = 0.5  # ρ = 1.5's remaining stages are dropped
+        await asyncio.sleep(0.5)
+        while lab.result["no clipping"].settings["steps"] < 60 or lab.result["no clipping"].settings[
+                "spectral_radius"] != 0.5:
+            await asyncio.sleep(0.01)
+
+    asyncio.run(asyncio.wait_for(change_twice(), timeout=60))  # never hangs the suite
+    assert drawn[0] == 1.5 and drawn.count(1.5) < 6 and drawn[-1] == 0.5

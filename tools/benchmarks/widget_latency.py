@@ -75,7 +75,7 @@ def latency_cases(quick: bool) -> list[LatencyCase]:
         LatencyCase("gradient flow: hidden size", "default", GradientFlowLab, {}, "hidden", 68),
         LatencyCase("gradient flow: sequence length", "default", GradientFlowLab, {}, "seq_len", 55),
         LatencyCase("clipping: max_norm", "default", ClippingLab, {}, "max_norm", 10.0),
-        LatencyCase("clipping: spectral radius", "default", ClippingLab, {}, "radius", 1.95),
+        LatencyCase("clipping: spectral radius", "default", ClippingLab, {}, "radius", 2.45),
         LatencyCase("clipping: steps", "default", ClippingLab, {}, "steps", 60),
         LatencyCase("clipping: max_norm back to a setting run before", "default", ClippingLab, {}, "max_norm", 1.0,
                     prime=10.0),
@@ -86,7 +86,7 @@ def latency_cases(quick: bool) -> list[LatencyCase]:
             for arch in labs.ARCHS
         ],
         LatencyCase("clipping: spectral radius", "largest", ClippingLab, dict(steps=labs.CLIP_STEPS_RANGE[1]),
-                    "radius", 1.95),
+                    "radius", 2.45),
         LatencyCase("gates: sentence", "largest", GateLab, {}, "sentence", longest),
         LatencyCase(f"gradient flow: train +{train} steps", "action", GradientFlowLab,
                     dict(train_increment=train), "train_button"),
