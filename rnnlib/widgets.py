@@ -175,6 +175,7 @@ class Lab:
         self.redraws = 0  # how many figures were drawn (tests check that stale requests draw nothing)
         self.seconds: dict[str, float] = {}
         self._redraw: dict = {}  # the redraw under way: when it began, seconds computing, its first image
+        self._staging = False  # a scheduled redraw has stages left to draw
         self._figure: LabFigure | None = None  # the LabFigure drawn last, for the static PNG
         self._generation = 0
         self._pending: asyncio.TimerHandle | None = None
@@ -229,24 +230,36 @@ class Lab:
             self._failing_loudly(self.update)
             return
         self._redraw = {"start": time.perf_counter(), "data": 0.0, "first image": None}
+        self._staging = True
         self._next_stage(loop, generation, iter(self.stages()))
+
+    @property
+    def idle(self) -> bool:
+        """No redraw waits or is under way (a scheduled one may still have stages to draw)."""
+        return self._pending is None and not self._staging
 
     def _next_stage(self, loop: asyncio.AbstractEventLoop, generation: int, stages) -> None:
         """Compute and draw the next stage of a scheduled redraw, then give the event loop a turn
         (a newer change can arrive) before the one after; a superseded redraw stops here."""
         if generation != self._generation:
             stages.close()
+            self._staging = False
             return
         begun = time.perf_counter()
         try:
             result = self._failing_loudly(lambda: next(stages))
+            self._redraw["data"] += time.perf_counter() - begun
+            self._failing_loudly(lambda: self._show(result))
         except StopIteration:
+            self._staging = False
             return
         except (ValueError, TrainingDiverged) as error:
+            self._staging = False
             self.readout.value = _span("rnnlib-error", f"⚠ {error}")
             return
-        self._redraw["data"] += time.perf_counter() - begun
-        self._failing_loudly(lambda: self._show(result))
+        except Exception:
+            self._staging = False
+            raise
         loop.call_soon(self._next_stage, loop, generation, stages)
 
     def _failing_loudly(self, work):
@@ -524,8 +537,10 @@ class ClippingLab(Lab):
     name = "clipping lab"
     title = "Clipping lab: SGD with and without clipping (learning = loss below the baseline)"
     css = "rnnlib-clipping-lab"
-    #: while the runs train, the figure shows them again after about this many seconds of training
-    PARTIAL_EVERY_S = 0.15
+    #: while the runs train, the figure first shows them after a chunk of steps that took at least
+    #: FIRST_PARTIAL_S (a cached run, read at once, shows no partial figure), then after about every
+    #: PARTIAL_EVERY_S of training
+    FIRST_PARTIAL_S, PARTIAL_EVERY_S = 0.02, 0.5
 
     def __init__(self, max_norm: float = 1.0, *, spectral_radius: float = 2.5, lr: float = 0.05,
                  steps: int = 100, seed: int = 0) -> None:
@@ -568,15 +583,15 @@ class ClippingLab(Lab):
         return {run.label: run for run in runs}
 
     def stages(self, partial: bool = True):
-        """With ``partial``, the runs as they train, :data:`PARTIAL_EVERY_S` of training apart, then
-        complete: the figure grows along the step axis instead of waiting for the last step."""
+        """With ``partial``, the runs as they train (:data:`FIRST_PARTIAL_S`), then complete: the
+        figure grows along the step axis instead of waiting for the last step."""
         total, chunk = self.steps.value, limits.CLIP_STEPS_RANGE[0]
-        since = time.perf_counter()
+        wait, since = self.FIRST_PARTIAL_S, time.perf_counter()
         for steps in range(chunk, total if partial else chunk, chunk):
-            partial = self.compute(steps)  # a cached run answers at once: then nothing is shown early
-            if time.perf_counter() - since >= self.PARTIAL_EVERY_S:
-                yield partial
-                since = time.perf_counter()
+            runs = self.compute(steps)
+            if time.perf_counter() - since >= wait:
+                yield runs
+                wait, since = self.PARTIAL_EVERY_S, time.perf_counter()
         yield self.compute()
 
     def draw(self, result: dict[str, labs.ClippingResult]) -> ClippingFigure:

@@ -357,7 +357,8 @@ def test_the_gate_figure_keeps_its_size_for_any_sentence():
 
 def test_a_scheduled_clipping_redraw_shows_the_runs_as_they_train(monkeypatch):
     lab = widgets.clipping_lab(steps=60)
-    monkeypatch.setattr(widgets.ClippingLab, "PARTIAL_EVERY_S", 0.0)  # a partial figure after every chunk
+    monkeypatch.setattr(widgets.ClippingLab, "FIRST_PARTIAL_S", 0.0)  # a partial figure after every chunk
+    monkeypatch.setattr(widgets.ClippingLab, "PARTIAL_EVERY_S", 0.0)
     monkeypatch.setattr(widgets, "DEBOUNCE_S", 0.0)
     readouts = []
     lab.readout.observe(lambda change: readouts.append(change["new"]), names="value")
@@ -381,6 +382,7 @@ def test_a_scheduled_clipping_redraw_shows_the_runs_as_they_train(monkeypatch):
 
 def test_a_newer_change_stops_a_scheduled_redraw_between_two_stages(monkeypatch):
     lab = widgets.clipping_lab(steps=60)
+    monkeypatch.setattr(widgets.ClippingLab, "FIRST_PARTIAL_S", 0.0)
     monkeypatch.setattr(widgets.ClippingLab, "PARTIAL_EVERY_S", 0.0)
     monkeypatch.setattr(widgets, "DEBOUNCE_S", 0.0)
     drawn = []
@@ -399,3 +401,17 @@ def test_a_newer_change_stops_a_scheduled_redraw_between_two_stages(monkeypatch)
 
     asyncio.run(asyncio.wait_for(change_twice(), timeout=60))  # never hangs the suite
     assert drawn[0] == 1.5 and drawn.count(1.5) < 6 and drawn[-1] == 0.5
+
+
+def test_png_bytes_is_a_png_any_reader_decodes_to_the_same_pixels():
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rgb = np.random.default_rng(0).integers(0, 256, (7, 5, 3), dtype=np.uint8)
+    decoded = Image.open(io.BytesIO(labfigures.png_bytes(rgb)))
+    assert decoded.mode == "RGB" and decoded.size == (5, 7)
+    assert np.array_equal(np.asarray(decoded), rgb)
+    with pytest.raises(ValueError, match="rgb"):
+        labfigures.png_bytes(rgb[..., :2])

@@ -1,34 +1,39 @@
 """Benchmark 3: how long a learner waits after moving a lab control.
 
 Each case builds a lab at its "before" setting (untimed: that primes the labs' caches as a learner's
-previous figure would), then sets one control, exactly as a slider release does. Outside a running
-event loop a lab redraws at once, so the assignment returns when the new figure is rendered. Two times
-per change:
+previous figure would), then sets one control on a running event loop, as a slider release in a kernel
+does, and waits until the lab is idle. The lab's debounce (a fixed :data:`rnnlib.widgets.DEBOUNCE_S`
+wait for a newer change before a redraw starts) is set to 0 here: it is a chosen delay, not work. Three
+times per change, read from the lab's own clock (``lab.seconds``):
 
-* **data**: the lab's ``compute()`` (the :mod:`rnnlib.labs` call(s) that produce the figure's data),
-* **rendered**: the whole update: data, the matplotlib figure, its PNG and the readout.
+* **data**: the :mod:`rnnlib.labs` calls that produce the figures' data (all stages),
+* **first image**: from the change to the first new image on screen (data, figure, PNG, readout),
+* **last image**: to the complete figure. The clipping lab draws its runs as they train (a partial
+  figure after their first 10 steps, then about every :data:`rnnlib.widgets.ClippingLab.PARTIAL_EVERY_S`
+  of training); every other lab draws one image, so its first image is its last.
 
 Settings: the labs' defaults, and the largest values the controls allow (the sliders' maxima, which
-the widgets take from the ranges :mod:`rnnlib.labs` declares). Targets: 0.1 s at defaults for the
-gradient-flow and gate labs (the figure follows a dragged slider), 0.3 s for the clipping lab at
-defaults (every control trains a new run unless its setting was run before: runs are cached), 1 s for
-every lab at its largest setting.
-The training actions ("train +N steps", or an architecture change in the gate lab that trains a new
-model) are reported without a target: the lab says it is busy while they run.
+the widgets take from the ranges :mod:`rnnlib.labs` declares). Targets, on the first image: 0.1 s at
+defaults for the gradient-flow and gate labs (the figure follows a dragged slider), 0.3 s for the
+clipping lab at defaults (every control trains unless its runs were trained that far before: runs are
+cached and continued), 1 s for every lab at its largest setting. The training actions ("train +N
+steps", or an architecture change in the gate lab that trains a new model) are reported without a
+target: the lab says it is busy while they run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import statistics
-import time
 from dataclasses import dataclass, field
 
-from rnnlib import labs
+from rnnlib import labs, widgets
 
 from .timing import Row
 
-SECTION_DATA = "3a. labs: seconds from a control change to the figure's data"
-SECTION_RENDER = "3b. labs: seconds from a control change to the rendered figure"
+SECTION_DATA = "3a. labs: seconds computing the figure's data after a control change"
+SECTION_FIRST = "3b. labs: seconds from a control change to the first new image"
+SECTION_LAST = "3c. labs: seconds from a control change to the complete figure"
 DEFAULT_TARGET_S = 0.1
 CLIPPING_DEFAULT_TARGET_S = 0.3
 LARGEST_TARGET_S = 1.0
@@ -97,57 +102,52 @@ def latency_cases(quick: bool) -> list[LatencyCase]:
     ]
 
 
-def measure_change(case: LatencyCase) -> tuple[float, float]:
-    """Seconds to the figure's data and to the rendered figure for one control change."""
+def measure_change(case: LatencyCase) -> tuple[float, float, float]:
+    """Seconds computing, to the first new image and to the last one, for one control change."""
     labs.clear_caches()
     lab = case.lab(**case.before)
     control = getattr(lab, case.control)
     if case.prime is not None:
-        control.value = case.prime
-    compute, spent = lab.compute, []
-
-    def timed_compute():
-        start = time.perf_counter()
-        try:
-            return compute()
-        finally:
-            spent.append(time.perf_counter() - start)
-
-    lab.compute = timed_compute  # the update calls it: records the data part of the redraw
+        control.value = case.prime  # no event loop yet: drawn at once
     redraws = lab.redraws
-    start = time.perf_counter()
-    if case.value is None:
-        control.click()
-    else:
-        control.value = case.value
-    rendered = time.perf_counter() - start
-    if lab.redraws != redraws + 1 or not spent or (case.value is not None and control.value != case.value):
-        raise RuntimeError(f"{case.name}: setting {case.control} to {case.value!r} did not redraw the lab once")
-    return spent[0], rendered
+
+    async def change() -> None:
+        if case.value is None:
+            control.click()
+        else:
+            control.value = case.value
+        while not lab.idle:
+            await asyncio.sleep(0.001)
+
+    debounce, widgets.DEBOUNCE_S = widgets.DEBOUNCE_S, 0.0
+    try:
+        asyncio.run(change())
+    finally:
+        widgets.DEBOUNCE_S = debounce
+    if lab.redraws <= redraws or (case.value is not None and control.value != case.value):
+        raise RuntimeError(f"{case.name}: setting {case.control} to {case.value!r} did not redraw the lab")
+    return lab.seconds["data"], lab.seconds["first image"], lab.seconds["rendered"]
 
 
 def widget_latency(*, quick: bool, repeats: int) -> list[Row]:
-    """Rows for both sections: the median over ``repeats`` changes (cases taken in turn)."""
+    """Rows for the three sections: the median over ``repeats`` changes (cases taken in turn)."""
     cases = latency_cases(quick)
-    data: dict[str, list[float]] = {c.name + c.setting: [] for c in cases}
-    rendered: dict[str, list[float]] = {c.name + c.setting: [] for c in cases}
+    times: dict[str, list[tuple[float, float, float]]] = {c.name + c.setting: [] for c in cases}
     for round_ in range(repeats):
         for case in cases if round_ % 2 == 0 else reversed(cases):
             if case.repeats is not None and round_ >= case.repeats:
                 continue
-            seconds = measure_change(case)
-            data[case.name + case.setting].append(seconds[0])
-            rendered[case.name + case.setting].append(seconds[1])
+            times[case.name + case.setting].append(measure_change(case))
     rows = []
-    for section, times in ((SECTION_DATA, data), (SECTION_RENDER, rendered)):
+    for index, section in enumerate((SECTION_DATA, SECTION_FIRST, SECTION_LAST)):
         for case in cases:
-            key = case.name + case.setting
+            measured = [t[index] for t in times[case.name + case.setting]]
             shown = ", ".join(f"{k}={_short(v)}" for k, v in case.before.items()) or "defaults"
             change = "click" if case.value is None else f"→ {_short(case.value)}"
-            rows.append(Row(section, f"{case.name} ({case.setting})", statistics.median(times[key]), unit="s",
-                            target=case.target,
+            rows.append(Row(section, f"{case.name} ({case.setting})", statistics.median(measured), unit="s",
+                            target=case.target if section == SECTION_FIRST else None,
                             detail=f"{case.lab.__name__}({shown}), {case.control} {change}; "
-                                   f"{len(times[key])} changes"))
+                                   f"{len(measured)} changes"))
     return rows
 
 
