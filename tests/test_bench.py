@@ -65,6 +65,11 @@ def test_quick_run_figures_are_positive_finite(quick_run):
     training = [row for row in rows if row.section.startswith("1.")]
     assert {row.case for row in training} == {"rnn", "gru", "lstm", "bilstm"}
     assert all("same final weights: yes" in row.detail for row in training)
+    batched = [row for row in rows if row.section.startswith("3d.")]
+    assert batched and all("the same update: yes" in row.detail for row in batched)
+    labs_ = [row for row in rows if row.section.startswith(("3b.", "3c."))]
+    first, last = ({row.case: row.value for row in labs_ if row.section.startswith(p)} for p in ("3b.", "3c."))
+    assert first and all(first[case] <= last[case] for case in first)  # the first image never comes after the last
 
 
 def test_time_interleaved_alternates_and_counts():
@@ -86,6 +91,9 @@ def test_row_verdicts():
     assert Row("s", "c", 0.9, target=1.0, higher_is_better=True).passed is False
     assert Row("s", "c", 2.0).passed is None
     assert Row("s", "c", 0.2, unit="s", target=0.3).target_text == "≤ 0.3 s"
+    assert Row("s", "c", 2.8, target=2.0, floor=3.1).unreachable  # the target is below the measured floor
+    assert not Row("s", "c", 2.8, target=2.0, floor=1.5).unreachable
+    assert not Row("s", "c", 2.8, target=2.0).unreachable
 
 
 @pytest.mark.parametrize("arch", ["rnn", "gru", "lstm", "bilstm"])

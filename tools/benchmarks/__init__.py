@@ -1,9 +1,9 @@
 """``python -m tools.benchmarks`` (``make bench``): what learners feel, measured as ratios side by side in one run.
 
 Sections (one module each): 0 :mod:`.threads`, 1 :mod:`.training_overhead`, 2 :mod:`.diagnostics_cost`,
-3 :mod:`.widget_latency`, 4 :mod:`.notebook_run`, 5 :mod:`.seed_run`, 6 :mod:`.kernels`; :mod:`.timing`
-times candidates alternately, :mod:`.report` writes the table, ``results.md`` and the figure, and
-:mod:`.runner` runs them all (:func:`~tools.benchmarks.runner.run_benchmarks`).
+3 :mod:`.widget_latency` and :mod:`.clipping_batch`, 4 :mod:`.notebook_run`, 5 :mod:`.seed_run`,
+6 :mod:`.kernels`; :mod:`.timing` times candidates alternately, :mod:`.report` writes the table,
+``results.md`` and the figure, and :mod:`.runner` runs them all (:func:`~tools.benchmarks.runner.run_benchmarks`).
 
 Run from a checkout (the benchmarks are not part of the installed package); this module stays light,
 the benchmarks load on use.

@@ -59,7 +59,7 @@ def _cost_row(arch: str, time: int, hidden: int, batch: int, *, repeats: int, wa
     verdict = f"; the float64 floor is {floor:.2f}×" + (
         f": above the {TARGET:g}× target, which float64 cannot reach" if floor > TARGET else "")
     return Row(
-        SECTION, f"{arch} T={time} H={hidden}", timings.ratio("norms", "step"), target=TARGET,
+        SECTION, f"{arch} T={time} H={hidden}", timings.ratio("norms", "step"), target=TARGET, floor=floor,
         detail=f"hidden_grad_norms {1e3 * timings.median('norms'):.1f} ms / "
                f"forward+backward {1e3 * timings.median('step'):.1f} ms (batch {batch}); torch's fused "
                f"forward+backward in float64 {1e3 * timings.median('float64 step'):.1f} ms{verdict}",

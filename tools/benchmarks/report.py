@@ -88,7 +88,9 @@ def summary(rows: list[Row]) -> list[str]:
     lines = ["## Summary", "", f"{len(judged) - len(missed)} of {len(judged)} figures with a target met it."]
     if missed:
         lines += ["", "Missed:", ""]
-        lines += [f"- {row.section}: {row.case}: {_value(row)} (target {row.target_text})" for row in missed]
+        lines += [f"- {row.section}: {row.case}: {_value(row)} (target {row.target_text})"
+                  + (f"; the measured floor is {row.floor:.2f}{row.unit}, beyond the target: it cannot be met"
+                     if row.unreachable else "") for row in missed]
     return lines + [""]
 
 

@@ -19,7 +19,16 @@ from rnnlib.compare import ARCHS
 from rnnlib.data import sentiment_task
 from rnnlib.training import set_threads
 
-from . import DEFAULT_OUT, diagnostics_cost, kernels, notebook_run, seed_run, training_overhead, widget_latency
+from . import (
+    DEFAULT_OUT,
+    clipping_batch,
+    diagnostics_cost,
+    kernels,
+    notebook_run,
+    seed_run,
+    training_overhead,
+    widget_latency,
+)
 from .report import format_table, write_results
 from .threads import thread_note, thread_scaling
 from .timing import Row, machine_description
@@ -91,6 +100,8 @@ def run_benchmarks(
     section("diagnostics cost", lambda: diagnostics_cost.diagnostics_cost(
         sizes.diag_archs, times=sizes.diag_times, hiddens=sizes.diag_hiddens, batch=sizes.batch, **reps))
     section("lab latency", lambda: widget_latency.widget_latency(quick=quick, repeats=sizes.repeats))
+    section("clipping lab, batched runs", lambda: clipping_batch.clipping_batch(
+        time=sizes.time // 2, hidden=sizes.hidden, repeats=sizes.training_repeats, warmup=sizes.warmup))
     if sizes.notebooks:
         def notebooks() -> list[Row]:
             found, note = notebook_run.notebook_times()

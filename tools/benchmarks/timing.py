@@ -36,6 +36,8 @@ class Row:
     ``value`` is a ratio (``unit="×"``), a time (``"s"``) or a share of a hardware limit (``"%"``).
     ``target``: the goal for ``value`` (``None``: reported, no target); ``higher_is_better`` says on
     which side of it a value passes. ``detail``: the measured times behind a ratio, in words.
+    ``floor``: the best value any method can reach, measured beside it (e.g. torch's own kernel at the
+    precision the result needs); a floor beyond the target says why the target cannot be met.
     """
 
     section: str
@@ -45,6 +47,14 @@ class Row:
     target: float | None = None
     higher_is_better: bool = False
     detail: str = ""
+    floor: float | None = None
+
+    @property
+    def unreachable(self) -> bool:
+        """Is the target beyond the measured floor (so no method meets it)?"""
+        if self.target is None or self.floor is None:
+            return False
+        return self.floor < self.target if self.higher_is_better else self.floor > self.target
 
     @property
     def passed(self) -> bool | None:
