@@ -31,7 +31,7 @@ from .architectures import ARCHITECTURES
 from .limits import MAX_LAYERS, MAX_LM_CHUNK, MAX_LM_STEPS, MAX_LR, MAX_WIDTH, SEED_RANGE
 from .models import _TORCH_LAYERS
 from .progress import progress_bar
-from .training import TrainingDiverged, divergence_advice, own_random_state
+from .training import TrainingDiverged, divergence_advice, flush_denormals, own_random_state
 from .validation import check_choice, check_float, check_int
 
 CORPORA = ("python", "brackets")
@@ -483,7 +483,8 @@ def fit_lm(
     clip_to = float("inf") if max_norm is None else max_norm
     history = LMHistory()
     generator = torch.Generator().manual_seed(seed)
-    with own_random_state(seed):  # dropout draws from torch's generator, seeded here; the caller's left alone
+    # dropout draws from torch's generator, seeded here, the caller's left alone; subnormals count as 0 (as in fit)
+    with own_random_state(seed), flush_denormals():
         opt = torch.optim.Adam(params, lr=lr)
         start = time.perf_counter()
 

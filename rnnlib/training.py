@@ -61,7 +61,8 @@ def flush_denormals() -> Iterator[None]:
     """Inside the block, float32 numbers below ~1.2e-38 (subnormals) count as 0 on this thread's CPU.
 
     A vanishing gradient in float32 drifts into that range, where x86 CPUs compute many times slower
-    (the gradient-flow lab's largest settings: ``benchmarks/results.md``). Anything down there is at least
+    (a vanilla RNN's training on long-range sentences, the gradient-flow lab's largest settings).
+    Anything down there is at least
     30 orders of magnitude below the values it is added to, so a norm or a sum does not change; the
     CPU's default (subnormals kept) is back when the block ends. A no-op where torch cannot set it.
     """
@@ -270,6 +271,8 @@ def fit(
     with mean squared error and report MSE.
     Batch order and dropout masks are drawn from ``seed``; the caller's random state is left alone.
     Raises :class:`TrainingDiverged` with advice when the loss or gradient is no longer finite.
+    Float32 subnormals count as 0 while it trains (:func:`flush_denormals`): a vanishing gradient
+    computes with them many times slower, and at 1e-38 and below they change no weight.
     ``on_epoch(epoch, model)``, if given, is called after every epoch (``epoch`` counts from 1), e.g. to
     measure how the gradient path changes during training.
     """
@@ -291,7 +294,7 @@ def fit(
         test = _batches(test, "test", 256, False, 0, passes=epochs)
     model.to(device)
     # dropout draws from torch's generator: seeded with seed here, the caller's state left alone
-    with own_random_state(seed):
+    with own_random_state(seed), flush_denormals():
         params = [p for p in model.parameters() if p.requires_grad]
         opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr)
         clip_to = float("inf") if max_norm is None else max_norm  # inf: measure the norm, never rescale

@@ -12,7 +12,11 @@ How they behave everywhere (JupyterLab, Colab, VS Code, Voilà, nbval):
   front-end extension (ipympl) is needed, nothing is routed through the kernel's message parents, and
   a test can read the image back from ``lab.output.outputs``. Each lab keeps one figure
   (:mod:`rnnlib.labfigures`) and redraws it in place: a new setting changes line data, images, texts
-  and axis limits, then renders the same canvas (no new figure, no layout pass).
+  and axis limits, then draws only those over the kept background (no new figure, no layout pass).
+* A lab whose data takes long draws partial results first (:meth:`Lab.stages`): the clipping lab
+  shows its runs after their first 10 steps and then as they train, on the whole step axis, with
+  "training: step k of N" in the readout; a newer change stops the rest (the runs trained so far are
+  cached and continued later).
 * The gradient-flow lab's sliders update while dragging (``continuous_update=True``) as long as its
   model is untrained (with trained steps each setting trains a model: then on release); the other
   labs' sliders on release. A change waits :data:`DEBOUNCE_S` for a newer one (key repeat, a drag),

@@ -207,3 +207,21 @@ def test_flush_denormals_only_inside_the_block():
     assert float(tiny * 1.0) > 0  # the CPU's default is back
     if torch.set_flush_denormal(False):  # True where the CPU honours the flag (x86 with SSE3)
         assert inside == 0.0
+
+
+def test_fit_trains_with_subnormals_flushed_and_restores_the_cpu_default(monkeypatch):
+    from rnnlib import training
+
+    seen = []
+    step = torch.optim.Adam.step
+
+    def watching_step(self, *args, **kwargs):
+        seen.append(float(torch.tensor([1e-40]) * 1.0))  # 0 while subnormals are flushed
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", watching_step)
+    task = sentiment_task(n=64)
+    training.fit(build_model("rnn", **task.model_kwargs()), task.train, epochs=1, progress=False)
+    assert seen and float(torch.tensor([1e-40]) * 1.0) > 0  # back to the default afterwards
+    if torch.set_flush_denormal(False):  # where the CPU honours the flag
+        assert set(seen) == {0.0}
