@@ -161,10 +161,13 @@ class Lab:
       ``Figure`` (simple: it is rendered once and closed; its own layout is kept).
     * :meth:`describe` (result) → str: the readout as HTML, lines separated by ``<br>``; wrap the numbers
       a browser test reads in ``_span(css, text)``. A LabFigure carries the same lines as plain text.
+    * optionally :meth:`stages` (partial) → results, the last one final: for data that takes long, partial
+      results first (the clipping lab's runs as they train); by default :meth:`compute` alone.
 
     What the lab offers to code: :meth:`settings`, :attr:`result` (``last_result``), :attr:`png` (the
     figure drawn last), :attr:`seconds` (``{"data": s, "first image": s, "rendered": s}`` of the last redraw),
-    :attr:`redraws` (how many figures were drawn), :meth:`update`, :attr:`widget` (the box to display).
+    :attr:`redraws` (how many figures were drawn), :attr:`idle` (nothing waits to be drawn), :meth:`update`,
+    :attr:`widget` (the box to display).
     """
 
     name = "lab"
