@@ -610,9 +610,13 @@ class ClippingLab(Lab):
         lines = [_span("rnnlib-setting", f"tanh RNN, H={s['hidden_dim']}, adding problem T={s['seq_len']}, "
                                          f"ρ(W_hh)={s['spectral_radius']:g}, SGD lr={s['lr']:.3g}, "
                                          f"{self.steps.value} steps, seed {s['seed']}")]
-        if s["steps"] < self.steps.value:
+        if s["steps"] < self.steps.value:  # runs still training: no verdict yet, where they are now
             lines.append(_span("rnnlib-busy", f"⏳ training: step {s['steps']} of {self.steps.value} (the lines grow "
                                               f"as the runs train)"))
+            lines += [html.escape(f"{label}: " + (f"diverged at step {run.diverged_at}" if run.diverged else
+                                                  f"loss {run.history.step_loss[-1]:.3g} at step {run.history.steps}"))
+                      for label, run in result.items()]
+            return "<br>".join(lines)
         baseline = labs.ADDING_BASELINE_MSE
         for label, run in result.items():
             h = run.history

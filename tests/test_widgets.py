@@ -374,6 +374,9 @@ def test_a_scheduled_clipping_redraw_shows_the_runs_as_they_train(monkeypatch):
     steps = [re.search(r"training: step (\d+) of 60", text) for text in readouts]
     partial = [int(found.group(1)) for found in steps if found]
     assert partial == [10, 20, 30, 40, 50]  # the lines grew, 10 steps at a time
+    during = [text for text, found in zip(readouts, steps, strict=True) if found]
+    assert not any("learn" in text for text in during)  # no verdict on a run still training
+    assert "clip at max_norm=1: loss " in during[0] and "at step 10" in during[0]
     assert lab.redraws == 1 + 6 and lab.seconds["first image"] < lab.seconds["rendered"]
     assert "training: step" not in lab.readout.value  # the last image is the complete run
     assert lab.result["clip at max_norm=1"].history.step_loss == labs.clipping_run(
