@@ -278,11 +278,10 @@ def draw_adding(generator: torch.Generator, n: int, length: int) -> SequenceData
         raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     n = check_int("n", n, low=1)
     length = check_int("length", length, low=ADDING_LENGTH_RANGE[0], high=ADDING_LENGTH_RANGE[1])
-    g = generator
-    values = torch.rand(n, length, generator=g)
+    values = torch.rand(n, length, generator=generator)
     half = length // 2
-    first = torch.randint(0, half, (n,), generator=g)
-    second = torch.randint(half, length, (n,), generator=g)
+    first = torch.randint(0, half, (n,), generator=generator)
+    second = torch.randint(half, length, (n,), generator=generator)
     markers = torch.zeros(n, length)
     rows = torch.arange(n)
     markers[rows, first] = 1.0

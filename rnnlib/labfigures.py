@@ -19,8 +19,9 @@ as axis limits) stays the same, a new image restores those pixels and draws only
 (lines, images, legends) over them: matplotlib's blitting, done on the Agg canvas without a GUI.
 
 The static PNG a notebook keeps for viewers without a kernel carries a title and the lab's readout
-as text, so it says what was drawn and what it measured; it is always drawn whole. Layout is arithmetic in inches (fixed
-margins, the readout's height from its number of lines): nothing is measured by drawing twice.
+as text, so it says what was drawn and what it measured; it is always drawn whole. Layout is
+arithmetic in inches (fixed margins, the readout's height from its number of lines): nothing is
+measured by drawing twice.
 
 The figures are plain :class:`matplotlib.figure.Figure` objects on an Agg canvas, never registered
 with pyplot: the inline backend never shows them, and nothing needs closing.

@@ -293,7 +293,7 @@ def grad_flow(
     # the update training would take on this batch: ‖g‖ over every parameter, as fit measures it
     params = [p for p in model.parameters() if p.requires_grad]
     device = model_device(model)
-    with flush_denormals():  # a vanished float32 gradient is subnormal: 4× slower to compute, and ≈ 0
+    with flush_denormals():  # a vanished float32 gradient is subnormal: slow to compute, and ≈ 0
         loss, correct = loss_and_metric(model(probe.x.to(device)), probe.y.to(device))
         grads = torch.autograd.grad(loss, params)
     # the 2-norm of the per-tensor 2-norms, as clip_grad_norm_ computes it (works on torch 2.2)
@@ -440,7 +440,8 @@ class _ClippingProgress:
         for name in ("step_loss", "step_grad_norm", "step_grad_norm_clipped"):
             setattr(history, name, getattr(self.records, name)[:shown])  # copies: the cache stays as it is
         if not diverged:  # a finished run's one epoch, as fit reports it
-            history.train_loss = history.train_metric = [float(np.mean(history.step_loss))]
+            history.train_loss = [float(np.mean(history.step_loss))]
+            history.train_metric = list(history.train_loss)  # the MSE is the loss
             history.grad_norm = [float(np.mean(history.step_grad_norm))]
         return ClippingResult(history, self.diverged_at if diverged else None, self.message if diverged else None,
                               self.settings | {"steps": steps})

@@ -60,11 +60,11 @@ def own_random_state(seed: int | None = None) -> Iterator[None]:
 def flush_denormals() -> Iterator[None]:
     """Inside the block, float32 numbers below ~1.2e-38 (subnormals) count as 0 on this thread's CPU.
 
-    A vanishing gradient in float32 drifts into that range, where x86 CPUs compute many times slower
-    (a vanilla RNN's training on long-range sentences, the gradient-flow lab's largest settings).
-    Anything down there is at least
-    30 orders of magnitude below the values it is added to, so a norm or a sum does not change; the
-    CPU's default (subnormals kept) is back when the block ends. A no-op where torch cannot set it.
+    A gradient that vanishes over hundreds of float32 steps drifts into that range, where x86 CPUs
+    compute many times slower (the gradient-flow lab's largest settings, training included). Anything
+    down there is some 30 orders of magnitude below the values it is added to, so a norm or a sum does
+    not change; the CPU's default (subnormals kept) is back when the block ends. A no-op where torch
+    cannot set it.
     """
     supported = torch.set_flush_denormal(True)
     try:

@@ -73,6 +73,8 @@ import io
 import math
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -234,7 +236,8 @@ class Lab:
             return  # a newer request superseded this one
         loop = _running_loop()
         if loop is None:
-            self._failing_loudly(self.update)
+            with self._failures_reported():
+                self.update()
             return
         self._redraw = {"start": time.perf_counter(), "data": 0.0, "first image": None}
         self._staging = True
@@ -248,35 +251,31 @@ class Lab:
     def _next_stage(self, loop: asyncio.AbstractEventLoop, generation: int, stages) -> None:
         """Compute and draw the next stage of a scheduled redraw, then give the event loop a turn
         (a newer change can arrive) before the one after; a superseded redraw stops here."""
+        self._staging = False  # until a next stage is scheduled
         if generation != self._generation:
             stages.close()
-            self._staging = False
             return
-        begun = time.perf_counter()
-        try:
-            result = self._failing_loudly(lambda: next(stages))
+        with self._failures_reported():
+            begun = time.perf_counter()
+            try:
+                result = next(stages)
+            except StopIteration:
+                return
+            except (ValueError, TrainingDiverged) as error:  # an invalid setting: said, the last figure stays
+                self.readout.value = _span("rnnlib-error", f"⚠ {error}")
+                return
             self._redraw["data"] += time.perf_counter() - begun
-            self._failing_loudly(lambda: self._show(result))
-        except StopIteration:
-            self._staging = False
-            return
-        except (ValueError, TrainingDiverged) as error:
-            self._staging = False
-            self.readout.value = _span("rnnlib-error", f"⚠ {error}")
-            return
-        except Exception:
-            self._staging = False
-            raise
+            self._show(result)
+        self._staging = True
         loop.call_soon(self._next_stage, loop, generation, stages)
 
-    def _failing_loudly(self, work):
+    @contextmanager
+    def _failures_reported(self) -> Iterator[None]:
+        # a scheduled redraw runs after the slider's message was handled, so JupyterLab would send
+        # the traceback to its log console: say it in the lab itself, then let it propagate
         try:
-            return work()
-        except (StopIteration, ValueError, TrainingDiverged):
-            raise
+            yield
         except Exception as error:
-            # a scheduled redraw runs after the slider's message was handled, so JupyterLab would send
-            # the traceback to its log console: say it in the lab itself, then let it propagate
             self.readout.value = _span("rnnlib-error", f"⚠ the lab failed: {type(error).__name__}: {error}")
             raise
 
@@ -592,13 +591,14 @@ class ClippingLab(Lab):
     def stages(self, partial: bool = True):
         """With ``partial``, the runs as they train (:data:`FIRST_PARTIAL_S`), then complete: the
         figure grows along the step axis instead of waiting for the last step."""
-        total, chunk = self.steps.value, limits.CLIP_STEPS_RANGE[0]
-        wait, since = self.FIRST_PARTIAL_S, time.perf_counter()
-        for steps in range(chunk, total if partial else chunk, chunk):
-            runs = self.compute(steps)
-            if time.perf_counter() - since >= wait:
-                yield runs
-                wait, since = self.PARTIAL_EVERY_S, time.perf_counter()
+        if partial:
+            chunk = limits.CLIP_STEPS_RANGE[0]
+            wait, since = self.FIRST_PARTIAL_S, time.perf_counter()
+            for steps in range(chunk, self.steps.value, chunk):
+                runs = self.compute(steps)
+                if time.perf_counter() - since >= wait:
+                    yield runs
+                    wait, since = self.PARTIAL_EVERY_S, time.perf_counter()
         yield self.compute()
 
     def draw(self, result: dict[str, labs.ClippingResult]) -> ClippingFigure:

@@ -418,3 +418,28 @@ def test_png_bytes_is_a_png_any_reader_decodes_to_the_same_pixels():
     assert np.array_equal(np.asarray(decoded), rgb)
     with pytest.raises(ValueError, match="rgb"):
         labfigures.png_bytes(rgb[..., :2])
+
+
+def test_a_failing_redraw_says_so_in_the_readout_and_propagates(monkeypatch):
+    lab = widgets.gradient_flow_lab(**SMALL)
+
+    def broken(result):
+        raise RuntimeError("the figure broke")
+
+    monkeypatch.setattr(lab, "draw", broken)
+    with pytest.raises(RuntimeError, match="the figure broke"):
+        lab.hidden.value = 12  # no event loop: drawn at once
+    assert "the lab failed: RuntimeError: the figure broke" in lab.readout.value
+    lab.readout.value = ""
+    monkeypatch.setattr(widgets, "DEBOUNCE_S", 0.0)
+    errors = []
+
+    async def change():
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: errors.append(context["exception"]))
+        lab.hidden.value = 16  # scheduled: the stage fails after the slider's message was handled
+        while not lab.idle:
+            await asyncio.sleep(0.001)
+
+    asyncio.run(asyncio.wait_for(change(), timeout=60))
+    assert "the lab failed: RuntimeError: the figure broke" in lab.readout.value
+    assert [type(error) for error in errors] == [RuntimeError] and lab.idle
